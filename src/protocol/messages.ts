@@ -1,0 +1,135 @@
+// The wire contract (shared/PROTOCOL.md, docs/protocol.md) as runtime schemas.
+// One schema per message; the server and the browser import this same module,
+// so a message type exists exactly once and both sides validate it the same way.
+import { z } from 'zod';
+
+export const ROOM_ID_PATTERN = /^\d{6}$/;
+export const RoomId = z.string().regex(ROOM_ID_PATTERN, 'room_id must be six digits');
+const ClientId = z.string().min(1).max(64);
+
+export const ConnectionType = z.enum(['p2p', 'turn', 'relay']);
+export type ConnectionType = z.infer<typeof ConnectionType>;
+export const RelayProtocol = z.enum(['udp', 'tcp', 'tls']);
+export type RelayProtocol = z.infer<typeof RelayProtocol>;
+
+const SessionDescription = <T extends 'offer' | 'answer'>(kind: T) =>
+  z.looseObject({ type: z.literal(kind), sdp: z.string().max(60_000) });
+
+const IceCandidateInit = z.looseObject({
+  candidate: z.string().max(2_000),
+  sdpMid: z.string().max(64).nullish(),
+  sdpMLineIndex: z.number().int().min(0).max(255).nullish(),
+  usernameFragment: z.string().max(256).nullish(),
+});
+
+const kbps = z.number().finite().min(0).max(10_000_000);
+const ms = z.number().finite().min(0).max(600_000);
+
+// ---------------------------------------------------------------- client → server
+
+// Forwarded signalling keeps every field it came with (the server removes only
+// target_id and adds from_id), so these schemas are loose.
+export const clientSchemas = {
+  create_room: z
+    .object({ type: z.literal('create_room'), room_id: RoomId.optional(), room_token: z.string().min(1).max(256).optional() })
+    .refine((m) => (m.room_id === undefined) === (m.room_token === undefined), {
+      message: 'room_id and room_token go together: send both to reclaim a room, or neither to create one',
+    }),
+  join_room: z.object({ type: z.literal('join_room'), room_id: RoomId }),
+  leave_room: z.object({ type: z.literal('leave_room') }),
+  end_room: z.object({ type: z.literal('end_room') }),
+  offer: z.looseObject({ type: z.literal('offer'), target_id: ClientId, sdp: SessionDescription('offer') }),
+  answer: z.looseObject({ type: z.literal('answer'), target_id: ClientId, sdp: SessionDescription('answer') }),
+  ice_candidate: z.looseObject({ type: z.literal('ice_candidate'), target_id: ClientId, candidate: IceCandidateInit }),
+  request_relay: z.object({ type: z.literal('request_relay'), room_id: RoomId }),
+  // A client's own measurements. Unknown fields are dropped, known ones are typed.
+  stats_report: z.object({
+    type: z.literal('stats_report'),
+    bitrate: kbps.optional(), // kbit/s received (viewer) or sent per viewer (broadcaster)
+    upload_bitrate: kbps.optional(), // broadcaster: kbit/s sent to all viewers together
+    available_bitrate: kbps.optional(), // the congestion controller's estimate, kbit/s
+    fps: z.number().finite().min(0).max(1000).optional(),
+    width: z.number().int().min(0).max(16_384).optional(),
+    height: z.number().int().min(0).max(16_384).optional(),
+    rtt: ms.optional(), // ms
+    loss: z.number().finite().min(0).max(100).optional(), // percent of packets
+    jitter: ms.optional(), // ms
+    freezes: z.number().int().min(0).max(1_000_000).optional(),
+    codec: z.string().max(64).optional(),
+    connection_type: ConnectionType.optional(),
+    relay_protocol: RelayProtocol.optional(),
+  }),
+  ping: z.object({ type: z.literal('ping') }),
+} as const;
+
+export type ClientMessageType = keyof typeof clientSchemas;
+export type ClientMessage = { [K in ClientMessageType]: z.infer<(typeof clientSchemas)[K]> }[ClientMessageType];
+export type ClientMessageOf<K extends ClientMessageType> = z.infer<(typeof clientSchemas)[K]>;
+export type StatsReport = Omit<ClientMessageOf<'stats_report'>, 'type'>;
+
+// ---------------------------------------------------------------- server → client
+
+const IceServer = z.object({
+  urls: z.array(z.string()),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+export type IceServer = z.infer<typeof IceServer>;
+
+export const ErrorCode = z.enum([
+  'bad_json',
+  'bad_message',
+  'room_not_found',
+  'room_full',
+  'not_in_room',
+  'not_allowed',
+  'invalid_room_id',
+  'rate_limited',
+  'too_large',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+const Stat = z.number().nullable();
+
+export const serverSchemas = {
+  welcome: z.object({ type: z.literal('welcome'), client_id: ClientId, ice_servers: z.array(IceServer) }),
+  room_created: z.object({ type: z.literal('room_created'), room_id: RoomId, room_token: z.string() }),
+  room_joined: z.object({ type: z.literal('room_joined'), room_id: RoomId, broadcaster_id: ClientId }),
+  // Acknowledges leave_room (not in the brief; harmless to clients that ignore it).
+  room_left: z.object({ type: z.literal('room_left'), room_id: RoomId }),
+  viewer_joined: z.object({ type: z.literal('viewer_joined'), viewer_id: ClientId }),
+  viewer_left: z.object({ type: z.literal('viewer_left'), viewer_id: ClientId }),
+  broadcaster_left: z.object({ type: z.literal('broadcaster_left'), room_id: RoomId }),
+  broadcaster_returned: z.object({ type: z.literal('broadcaster_returned'), room_id: RoomId, broadcaster_id: ClientId }),
+  room_closed: z.object({ type: z.literal('room_closed'), room_id: RoomId, reason: z.string() }),
+  offer: z.looseObject({ type: z.literal('offer'), from_id: ClientId, sdp: SessionDescription('offer') }),
+  answer: z.looseObject({ type: z.literal('answer'), from_id: ClientId, sdp: SessionDescription('answer') }),
+  ice_candidate: z.looseObject({ type: z.literal('ice_candidate'), from_id: ClientId, candidate: IceCandidateInit }),
+  relay_ready: z.object({ type: z.literal('relay_ready'), room_id: RoomId }),
+  relay_requested: z.object({ type: z.literal('relay_requested'), viewer_id: ClientId }),
+  stats_summary: z.object({
+    type: z.literal('stats_summary'),
+    room_id: RoomId,
+    viewer_count: z.number().int().min(0),
+    current_bitrate: z.number().min(0), // kbit/s of the stream
+    upload_bitrate: z.number().min(0), // kbit/s the broadcaster sends in total
+    broadcaster_present: z.boolean(),
+    paths: z.object({ p2p: z.number(), turn: z.number(), relay: z.number(), unknown: z.number() }),
+    rtt_median: Stat,
+    rtt_worst: Stat,
+    loss_median: Stat,
+    loss_worst: Stat,
+  }),
+  pong: z.object({ type: z.literal('pong') }),
+  error: z.object({
+    type: z.literal('error'),
+    code: ErrorCode,
+    message: z.string(),
+    request_type: z.string().optional(),
+  }),
+} as const;
+
+export type ServerMessageType = keyof typeof serverSchemas;
+export type ServerMessage = { [K in ServerMessageType]: z.infer<(typeof serverSchemas)[K]> }[ServerMessageType];
+export type ServerMessageOf<K extends ServerMessageType> = z.infer<(typeof serverSchemas)[K]>;
+export type StatsSummary = ServerMessageOf<'stats_summary'>;

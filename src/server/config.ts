@@ -1,0 +1,156 @@
+// One configuration surface: defaults < environment < command-line flags.
+// Every value is checked here, so a bad one stops the server at start with a
+// message that names it, instead of failing later in a request.
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export interface TurnConfig {
+  urls: string[];
+  /** Shared secret for short-lived credentials (coturn use-auth-secret). */
+  secret?: string;
+  /** Static credentials for a hosted TURN provider. */
+  username?: string;
+  credential?: string;
+  /** Lifetime of a secret-derived credential, seconds. */
+  ttlSeconds: number;
+}
+
+export interface Limits {
+  /** Frames larger than this are answered with too_large. */
+  maxMessageBytes: number;
+  /** Token bucket per connection: burst size and refill per second. */
+  messageBurst: number;
+  messagesPerSecond: number;
+  maxViewersPerRoom: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  stunUrls: string[];
+  turn: TurnConfig;
+  /** How long a room waits for its broadcaster to come back, ms. */
+  roomGraceMs: number;
+  /** How often stats_summary goes to every room with viewers, ms. */
+  statsIntervalMs: number;
+  /** How often dead connections are looked for; one missed pong cuts them. */
+  heartbeatMs: number;
+  limits: Limits;
+  /** Secret the room tokens are derived from; random per process unless set. */
+  roomSecret?: string;
+  /** Where the built web app lives. */
+  staticDir: string;
+}
+
+export const DEFAULT_STUN_URLS = [
+  'stun:stun.l.google.com:19302',
+  'stun:stun1.l.google.com:19302',
+  'stun:stun2.l.google.com:19302',
+  'stun:stun3.l.google.com:19302',
+  'stun:stun4.l.google.com:19302',
+  'stun:stun.stunprotocol.org:3478',
+];
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** dist/server/config.js and src/server/config.ts both sit two levels under the root. */
+const DEFAULT_STATIC_DIR = path.resolve(here, '../../dist/web');
+
+export function defaultConfig(): Config {
+  return {
+    port: 8080,
+    host: '0.0.0.0',
+    stunUrls: [...DEFAULT_STUN_URLS],
+    turn: { urls: [], ttlSeconds: 3600 },
+    roomGraceMs: 60_000,
+    statsIntervalMs: 1_000,
+    heartbeatMs: 5_000,
+    limits: { maxMessageBytes: 64 * 1024, messageBurst: 200, messagesPerSecond: 50, maxViewersPerRoom: 100 },
+    staticDir: DEFAULT_STATIC_DIR,
+  };
+}
+
+export class ConfigError extends Error {}
+
+/** The settings a user may give, with the env name, the flag and how to read it. */
+const SETTINGS: { env: string; flag: string; help: string; apply: (c: Config, v: string) => void }[] = [
+  { env: 'PORT', flag: '--port', help: 'TCP port to listen on (8080)', apply: (c, v) => (c.port = int(v, 'port', 0, 65535)) },
+  { env: 'HOST', flag: '--host', help: 'address to listen on (0.0.0.0)', apply: (c, v) => (c.host = nonEmpty(v, 'host')) },
+  { env: 'STUN_URLS', flag: '--stun-urls', help: 'comma-separated STUN URLs; empty for none', apply: (c, v) => (c.stunUrls = urlList(v, ['stun:', 'stuns:'], 'STUN_URLS')) },
+  { env: 'TURN_URLS', flag: '--turn-urls', help: 'comma-separated turn:/turns: URLs', apply: (c, v) => (c.turn.urls = urlList(v, ['turn:', 'turns:'], 'TURN_URLS')) },
+  { env: 'TURN_SECRET', flag: '--turn-secret', help: 'shared secret for short-lived TURN credentials', apply: (c, v) => (c.turn.secret = v || undefined) },
+  { env: 'TURN_USERNAME', flag: '--turn-username', help: 'static TURN username', apply: (c, v) => (c.turn.username = v || undefined) },
+  { env: 'TURN_CREDENTIAL', flag: '--turn-credential', help: 'static TURN password', apply: (c, v) => (c.turn.credential = v || undefined) },
+  { env: 'TURN_TTL', flag: '--turn-ttl', help: 'TURN credential lifetime, seconds (3600)', apply: (c, v) => (c.turn.ttlSeconds = int(v, 'TURN_TTL', 60, 7 * 86400)) },
+  { env: 'ROOM_GRACE', flag: '--room-grace', help: 'seconds a room waits for its broadcaster (60)', apply: (c, v) => (c.roomGraceMs = num(v, 'ROOM_GRACE', 0, 86400) * 1000) },
+  { env: 'MAX_VIEWERS', flag: '--max-viewers', help: 'viewers per room (100)', apply: (c, v) => (c.limits.maxViewersPerRoom = int(v, 'MAX_VIEWERS', 1, 100_000)) },
+  { env: 'MAX_MESSAGE_BYTES', flag: '--max-message-bytes', help: 'largest accepted WebSocket frame (65536)', apply: (c, v) => (c.limits.maxMessageBytes = int(v, 'MAX_MESSAGE_BYTES', 1024, 1 << 20)) },
+  { env: 'MESSAGE_RATE', flag: '--message-rate', help: 'messages per second per connection (50)', apply: (c, v) => (c.limits.messagesPerSecond = num(v, 'MESSAGE_RATE', 1, 100_000)) },
+  { env: 'MESSAGE_BURST', flag: '--message-burst', help: 'burst of messages per connection (200)', apply: (c, v) => (c.limits.messageBurst = int(v, 'MESSAGE_BURST', 1, 1_000_000)) },
+  { env: 'ROOM_SECRET', flag: '--room-secret', help: 'secret that room tokens are derived from (random per start)', apply: (c, v) => (c.roomSecret = v || undefined) },
+  { env: 'STATIC_DIR', flag: '--static-dir', help: 'directory of the built web app (dist/web)', apply: (c, v) => (c.staticDir = path.resolve(nonEmpty(v, 'static dir'))) },
+];
+
+export function usage(): string {
+  const rows = SETTINGS.map((s) => `  ${(s.flag + ' <value>').padEnd(28)} ${s.env.padEnd(18)} ${s.help}`);
+  return ['Usage: liveroom [flags]   (every flag also reads from the environment variable beside it)', ...rows].join('\n');
+}
+
+/** Build the configuration from the environment and argv (without node and script). */
+export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): Config {
+  const config = defaultConfig();
+  for (const s of SETTINGS) {
+    const v = env[s.env];
+    if (v !== undefined) s.apply(config, v.trim());
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const setting = SETTINGS.find((s) => s.flag === name);
+    if (!setting) throw new ConfigError(`unknown option ${name}\n${usage()}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`${name} needs a value`);
+    setting.apply(config, value.trim());
+  }
+  validate(config);
+  return config;
+}
+
+function validate(c: Config): void {
+  const t = c.turn;
+  if ((t.username === undefined) !== (t.credential === undefined)) {
+    throw new ConfigError('TURN_USERNAME and TURN_CREDENTIAL go together');
+  }
+  if (t.secret && t.username) throw new ConfigError('use either TURN_SECRET or TURN_USERNAME/TURN_CREDENTIAL, not both');
+  if (t.urls.length && !t.secret && !t.username) {
+    throw new ConfigError('TURN_URLS needs credentials: TURN_SECRET (recommended) or TURN_USERNAME/TURN_CREDENTIAL');
+  }
+}
+
+function int(v: string, name: string, min: number, max: number): number {
+  const n = num(v, name, min, max);
+  if (!Number.isInteger(n)) throw new ConfigError(`${name} must be a whole number, got "${v}"`);
+  return n;
+}
+
+function num(v: string, name: string, min: number, max: number): number {
+  const n = Number(v);
+  if (v === '' || !Number.isFinite(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a number from ${min} to ${max}, got "${v}"`);
+  }
+  return n;
+}
+
+function nonEmpty(v: string, name: string): string {
+  if (!v) throw new ConfigError(`${name} must not be empty`);
+  return v;
+}
+
+function urlList(v: string, schemes: string[], name: string): string[] {
+  const urls = v.split(',').map((u) => u.trim()).filter(Boolean);
+  for (const u of urls) {
+    if (!schemes.some((s) => u.startsWith(s))) {
+      throw new ConfigError(`${name}: "${u}" must start with ${schemes.join(' or ')}`);
+    }
+  }
+  return urls;
+}

@@ -1,0 +1,161 @@
+// One room: its broadcaster (or the wait for it to come back), its viewers, and
+// their latest measurements. A Room sends the membership notifications itself so
+// that every path that changes membership tells the same people the same thing.
+import type { ServerMessage, StatsReport, StatsSummary } from '../protocol/messages.js';
+import { summarize } from './stats.js';
+
+/** A connected client as a room sees it. */
+export interface Member {
+  readonly id: string;
+  /** The room this client is in, kept by Room so it can never disagree with the room's own lists. */
+  room: Room | null;
+  send(message: ServerMessage): void;
+  /** Send an already serialized frame (for messages that go to many). */
+  sendText(text: string): void;
+}
+
+export class Room {
+  readonly createdAt = new Date();
+  private broadcasterMember: Member | null = null;
+  /** Id of the current or last broadcaster, so viewers joining during the grace period get one. */
+  private lastBroadcasterId: string;
+  readonly viewers = new Map<string, Member>();
+  private readonly reports = new Map<string, { report: StatsReport; at: number }>();
+  private graceTimer: ReturnType<typeof setTimeout> | null = null;
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly token: string,
+    broadcaster: Member,
+    readonly isPublic = true,
+  ) {
+    this.lastBroadcasterId = broadcaster.id;
+    this.attachBroadcaster(broadcaster);
+  }
+
+  get broadcaster(): Member | null {
+    return this.broadcasterMember;
+  }
+
+  get broadcasterId(): string {
+    return this.lastBroadcasterId;
+  }
+
+  /** The broadcaster (re)takes the room: viewers are told, and it gets an offer cue for each. */
+  attachBroadcaster(member: Member): void {
+    this.clearGrace();
+    const previous = this.broadcasterMember;
+    // A reclaim can overtake the server noticing that the old connection died.
+    if (previous && previous !== member) {
+      previous.room = null;
+      previous.send({ type: 'room_closed', room_id: this.id, reason: 'taken_over' });
+    }
+    const returning = previous !== member && this.viewers.size > 0;
+    this.broadcasterMember = member;
+    this.lastBroadcasterId = member.id;
+    member.room = this;
+    member.send({ type: 'room_created', room_id: this.id, room_token: this.token });
+    if (returning) {
+      this.toViewers({ type: 'broadcaster_returned', room_id: this.id, broadcaster_id: member.id });
+    }
+    for (const viewerId of this.viewers.keys()) member.send({ type: 'viewer_joined', viewer_id: viewerId });
+  }
+
+  /** The broadcaster went away without ending the room: viewers wait, the grace timer runs. */
+  detachBroadcaster(graceMs: number, onExpire: () => void): void {
+    const member = this.broadcasterMember;
+    if (!member) return;
+    member.room = null;
+    this.broadcasterMember = null;
+    this.reports.delete(member.id);
+    this.toViewers({ type: 'broadcaster_left', room_id: this.id });
+    this.graceTimer = setTimeout(onExpire, graceMs);
+    this.graceTimer.unref?.();
+  }
+
+  addViewer(member: Member): void {
+    this.viewers.set(member.id, member);
+    member.room = this;
+    member.send({ type: 'room_joined', room_id: this.id, broadcaster_id: this.lastBroadcasterId });
+    if (this.broadcasterMember) {
+      this.broadcasterMember.send({ type: 'viewer_joined', viewer_id: member.id });
+    } else {
+      member.send({ type: 'broadcaster_left', room_id: this.id });
+    }
+    this.sendSummary();
+  }
+
+  removeViewer(member: Member): void {
+    if (!this.viewers.delete(member.id)) return;
+    member.room = null;
+    this.reports.delete(member.id);
+    this.broadcasterMember?.send({ type: 'viewer_left', viewer_id: member.id });
+    this.sendSummary();
+  }
+
+  /** The room is gone for good: everyone still in it is told why and let go. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearGrace();
+    const message: ServerMessage = { type: 'room_closed', room_id: this.id, reason };
+    const text = JSON.stringify(message);
+    for (const viewer of this.viewers.values()) {
+      viewer.room = null;
+      viewer.sendText(text);
+    }
+    this.viewers.clear();
+    if (this.broadcasterMember) {
+      this.broadcasterMember.room = null;
+      this.broadcasterMember.sendText(text);
+      this.broadcasterMember = null;
+    }
+    this.reports.clear();
+  }
+
+  isBroadcaster(member: Member): boolean {
+    return this.broadcasterMember === member;
+  }
+
+  /** Signalling may pass only between the broadcaster and one of its viewers. */
+  peerFor(sender: Member, targetId: string): Member | null {
+    if (this.isBroadcaster(sender)) return this.viewers.get(targetId) ?? null;
+    if (this.viewers.get(sender.id) === sender && this.broadcasterMember?.id === targetId) return this.broadcasterMember;
+    return null;
+  }
+
+  recordStats(member: Member, report: StatsReport, now = Date.now()): void {
+    this.reports.set(member.id, { report, at: now });
+  }
+
+  summary(now = Date.now()): StatsSummary {
+    return summarize({
+      roomId: this.id,
+      broadcasterId: this.broadcasterMember?.id ?? null,
+      viewerIds: [...this.viewers.keys()],
+      reports: this.reports,
+      now,
+    });
+  }
+
+  sendSummary(now = Date.now()): void {
+    this.toEveryone(this.summary(now));
+  }
+
+  private toViewers(message: ServerMessage): void {
+    const text = JSON.stringify(message);
+    for (const viewer of this.viewers.values()) viewer.sendText(text);
+  }
+
+  private toEveryone(message: ServerMessage): void {
+    const text = JSON.stringify(message);
+    this.broadcasterMember?.sendText(text);
+    for (const viewer of this.viewers.values()) viewer.sendText(text);
+  }
+
+  private clearGrace(): void {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+  }
+}

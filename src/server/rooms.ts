@@ -1,0 +1,89 @@
+// The registry of live rooms: the only place rooms are created, found and
+// removed. Room ids are six random digits from a CSPRNG, never the id of a live
+// room. A room token is "<nonce>.<HMAC(id, nonce)>" under a server secret: the
+// server can check a reclaim without remembering anything (and, with
+// ROOM_SECRET set, across a restart), while the nonce keeps the token of an
+// ended room from taking over a later room that drew the same id.
+import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { Room, type Member } from './room.js';
+
+export type ReclaimResult = { ok: true; room: Room } | { ok: false; reason: 'bad_token' };
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export class RoomRegistry {
+  private readonly rooms = new Map<string, Room>();
+  private readonly secret: Buffer;
+
+  constructor(
+    private readonly graceMs: number,
+    secret?: string,
+  ) {
+    this.secret = secret ? Buffer.from(secret) : randomBytes(32);
+  }
+
+  get size(): number {
+    return this.rooms.size;
+  }
+
+  get(id: string): Room | undefined {
+    return this.rooms.get(id);
+  }
+
+  all(): IterableIterator<Room> {
+    return this.rooms.values();
+  }
+
+  create(broadcaster: Member): Room {
+    if (this.rooms.size >= 900_000) throw new Error('room id space exhausted');
+    let id: string;
+    do id = randomInt(0, 1_000_000).toString().padStart(6, '0');
+    while (this.rooms.has(id));
+    return this.add(new Room(id, this.mintToken(id), broadcaster));
+  }
+
+  /**
+   * Give a room back to the broadcaster holding its token: the live room if it
+   * still exists, or a new one with the same id if the server forgot it.
+   */
+  reclaim(id: string, token: string, broadcaster: Member): ReclaimResult {
+    if (!this.verify(id, token)) return { ok: false, reason: 'bad_token' };
+    const room = this.rooms.get(id);
+    if (!room) return { ok: true, room: this.add(new Room(id, token, broadcaster)) };
+    if (!sameSecret(room.token, token)) return { ok: false, reason: 'bad_token' };
+    room.attachBroadcaster(broadcaster);
+    return { ok: true, room };
+  }
+
+  /** The broadcaster is gone; the room waits graceMs for it, then closes. */
+  broadcasterGone(room: Room): void {
+    room.detachBroadcaster(this.graceMs, () => this.close(room, 'broadcaster_timeout'));
+  }
+
+  close(room: Room, reason: string): void {
+    room.close(reason);
+    if (this.rooms.get(room.id) === room) this.rooms.delete(room.id);
+  }
+
+  private mintToken(id: string): string {
+    return this.sign(id, randomBytes(9).toString('base64url'));
+  }
+
+  private sign(id: string, nonce: string): string {
+    return `${nonce}.${createHmac('sha256', this.secret).update(`room:${id}:${nonce}`).digest('base64url')}`;
+  }
+
+  private verify(id: string, token: string): boolean {
+    const dot = token.indexOf('.');
+    return dot > 0 && sameSecret(this.sign(id, token.slice(0, dot)), token);
+  }
+
+  private add(room: Room): Room {
+    this.rooms.set(room.id, room);
+    return room;
+  }
+}

@@ -1,0 +1,189 @@
+// Chinese and English. The language comes from a saved choice, else the
+// browser's; switching it rewrites every translated text in place, so live
+// sessions on the page are untouched.
+const zh = {
+  app_title: 'LiveRoom 直播间',
+  tagline: '打开链接就能看的低延迟直播，无需安装任何东西',
+  start_broadcast: '📹 开始直播',
+  watch_broadcast: '👁️ 观看直播',
+  live_now: '正在直播',
+  no_live_rooms: '现在没有公开的直播',
+  viewers_n: '{n} 位观众',
+  back: '← 返回',
+  camera: '摄像头',
+  microphone: '麦克风',
+  no_microphone: '不使用麦克风',
+  quality: '清晰度',
+  go_live: '🎬 开始直播',
+  going_live: '正在创建直播间…',
+  room_code: '房间号',
+  share_link: '分享链接',
+  copy: '复制',
+  copied: '已复制',
+  end_broadcast: '⏹ 结束直播',
+  broadcast_ended: '直播已结束',
+  viewer_count: '观众',
+  bitrate: '码率',
+  upload: '总上行',
+  network_speed: '网络速度',
+  connection_type: '连接方式',
+  resolution: '分辨率',
+  fps: '帧率',
+  codec: '编码',
+  rtt: '往返延迟',
+  loss: '丢包',
+  limited_by: '受限于',
+  stats: '统计',
+  chart_bitrate: '码率 (kbit/s)，最近 60 秒',
+  viewers_table: '观众连接',
+  path: '路径',
+  state: '状态',
+  no_viewers_yet: '还没有观众。把房间号或链接发给他们吧。',
+  enter_code: '输入六位房间号',
+  join: '▶️ 进入直播间',
+  joining: '正在进入…',
+  unmute: '🔇 点击开启声音',
+  mute: '🔊 静音',
+  leave: '离开',
+  state_joining: '正在进入直播间…',
+  state_connecting: '正在连接主播…',
+  state_playing: '直播中',
+  state_waiting: '主播暂时离开了，正在等待主播回来…',
+  state_failed: '无法和主播建立连接：网络阻断了直接连接。',
+  state_closed: '直播已结束',
+  reason_ended: '主播结束了直播。',
+  reason_broadcaster_timeout: '主播没有回来，直播间已关闭。',
+  reason_server_shutdown: '服务器正在重启，直播间已关闭。',
+  reconnecting: '与服务器的连接断开了，正在重连…',
+  server_unreachable: '无法连接到服务器，请检查网络后重试。',
+  err_room_not_found: '找不到这个直播间：房间号 {code} 不存在或直播已结束。',
+  err_invalid_room_id: '房间号是六位数字，请检查后重新输入。',
+  err_room_full: '这个直播间已满员。',
+  err_not_allowed: '不允许这个操作。',
+  err_generic: '出错了：{message}',
+  cam_denied: '摄像头权限被拒绝。请在浏览器地址栏允许使用摄像头后重试。',
+  cam_no_device: '没有找到摄像头。请连接摄像头后重试。',
+  cam_busy: '摄像头正被其他程序占用，请关闭它后重试。',
+  cam_insecure: '浏览器只允许在 HTTPS 或 localhost 上使用摄像头。请用 https:// 地址打开本页。',
+  cam_unknown: '无法打开摄像头：{message}',
+  language: 'English',
+} as const;
+
+export type MessageKey = keyof typeof zh;
+
+const en: Record<MessageKey, string> = {
+  app_title: 'LiveRoom',
+  tagline: 'Low-latency live video anyone can watch from a link — nothing to install',
+  start_broadcast: '📹 Start broadcasting',
+  watch_broadcast: '👁️ Watch',
+  live_now: 'Live now',
+  no_live_rooms: 'No public broadcasts right now',
+  viewers_n: '{n} watching',
+  back: '← Back',
+  camera: 'Camera',
+  microphone: 'Microphone',
+  no_microphone: 'No microphone',
+  quality: 'Quality',
+  go_live: '🎬 Go live',
+  going_live: 'Creating your room…',
+  room_code: 'Room code',
+  share_link: 'Share link',
+  copy: 'Copy',
+  copied: 'Copied',
+  end_broadcast: '⏹ End broadcast',
+  broadcast_ended: 'The broadcast has ended',
+  viewer_count: 'Viewers',
+  bitrate: 'Bitrate',
+  upload: 'Upload',
+  network_speed: 'Network speed',
+  connection_type: 'Connection',
+  resolution: 'Resolution',
+  fps: 'Frame rate',
+  codec: 'Codec',
+  rtt: 'Round trip',
+  loss: 'Packet loss',
+  limited_by: 'Limited by',
+  stats: 'Statistics',
+  chart_bitrate: 'Bitrate (kbit/s), last 60 s',
+  viewers_table: 'Viewer connections',
+  path: 'Path',
+  state: 'State',
+  no_viewers_yet: 'No viewers yet. Send them the room code or the link.',
+  enter_code: 'Six-digit room code',
+  join: '▶️ Enter',
+  joining: 'Entering…',
+  unmute: '🔇 Tap to unmute',
+  mute: '🔊 Mute',
+  leave: 'Leave',
+  state_joining: 'Entering the room…',
+  state_connecting: 'Connecting to the broadcaster…',
+  state_playing: 'Live',
+  state_waiting: 'The broadcaster stepped away; waiting for them to come back…',
+  state_failed: 'Could not connect to the broadcaster: the network blocked a direct connection.',
+  state_closed: 'The broadcast has ended',
+  reason_ended: 'The broadcaster ended the broadcast.',
+  reason_broadcaster_timeout: 'The broadcaster did not come back; the room is closed.',
+  reason_server_shutdown: 'The server is restarting; the room is closed.',
+  reconnecting: 'Lost the connection to the server; reconnecting…',
+  server_unreachable: 'Cannot reach the server. Check your network and try again.',
+  err_room_not_found: 'No such room: {code} does not exist or the broadcast has ended.',
+  err_invalid_room_id: 'A room code is six digits. Please check it and try again.',
+  err_room_full: 'This room is full.',
+  err_not_allowed: 'That is not allowed.',
+  err_generic: 'Something went wrong: {message}',
+  cam_denied: 'Camera access was refused. Allow the camera in the address bar and try again.',
+  cam_no_device: 'No camera was found. Connect one and try again.',
+  cam_busy: 'The camera is in use by another program. Close it and try again.',
+  cam_insecure: 'Browsers allow the camera only on HTTPS or localhost. Open this page with an https:// address.',
+  cam_unknown: 'Could not open the camera: {message}',
+  language: '中文',
+};
+
+export type Lang = 'zh' | 'en';
+const dictionaries: Record<Lang, Record<MessageKey, string>> = { zh, en };
+const STORAGE_KEY = 'liveroom.lang';
+
+function initialLang(): Lang {
+  const saved = localStorage.getItem(STORAGE_KEY);
+  if (saved === 'zh' || saved === 'en') return saved;
+  return navigator.language.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+}
+
+let lang: Lang = initialLang();
+
+export function currentLang(): Lang {
+  return lang;
+}
+
+export type Params = Record<string, string | number>;
+
+export function t(key: MessageKey, params: Params = {}): string {
+  return dictionaries[lang][key].replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? ''));
+}
+
+export function isMessageKey(key: string): key is MessageKey {
+  return Object.hasOwn(zh, key);
+}
+
+/** Set an element's text to a translated message, and keep it translated when the language changes. */
+export function translate<E extends HTMLElement>(el: E, key: MessageKey, params: Params = {}): E {
+  el.dataset.i18n = key;
+  el.dataset.i18nParams = JSON.stringify(params);
+  el.textContent = t(key, params);
+  return el;
+}
+
+export function setLang(next: Lang): void {
+  lang = next;
+  localStorage.setItem(STORAGE_KEY, next);
+  document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en';
+  document.title = t('app_title');
+  for (const el of document.querySelectorAll<HTMLElement>('[data-i18n]')) {
+    const key = el.dataset.i18n!;
+    if (isMessageKey(key)) el.textContent = t(key, JSON.parse(el.dataset.i18nParams ?? '{}') as Params);
+  }
+  for (const el of document.querySelectorAll<HTMLInputElement>('[data-i18n-placeholder]')) {
+    const key = el.dataset.i18nPlaceholder!;
+    if (isMessageKey(key)) el.placeholder = t(key);
+  }
+}

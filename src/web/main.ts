@@ -1,0 +1,31 @@
+// Boot: the header with the language switch, and a hash router that gives each
+// page the whole main area and disposes it (closing its sessions) on leave.
+import './styles.css';
+import { currentLang, setLang } from './i18n.js';
+import { renderBroadcastPage } from './ui/broadcast-page.js';
+import { h } from './ui/dom.js';
+import { renderHomePage } from './ui/home-page.js';
+import { renderWatchPage } from './ui/watch-page.js';
+
+const main = h('main', { class: 'page' });
+const langButton = h('button', { class: 'lang', testid: 'language', text: 'language' });
+langButton.addEventListener('click', () => setLang(currentLang() === 'zh' ? 'en' : 'zh'));
+document.body.replaceChildren(
+  h('header', { class: 'top' }, h('a', { class: 'brand', attrs: { href: '#/' }, text: 'app_title' }), langButton),
+  main,
+);
+setLang(currentLang());
+
+let dispose: (() => void) | null = null;
+
+function route(): void {
+  dispose?.();
+  const hash = location.hash.replace(/^#/, '') || '/';
+  const watch = /^\/watch(?:\/(\d{6}))?\/?$/.exec(hash);
+  if (hash === '/broadcast') dispose = renderBroadcastPage(main);
+  else if (watch) dispose = renderWatchPage(main, watch[1] ?? null);
+  else dispose = renderHomePage(main);
+}
+
+window.addEventListener('hashchange', route);
+route();

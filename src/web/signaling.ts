@@ -1,0 +1,124 @@
+// The browser's end of the signalling WebSocket: typed messages in and out,
+// validated with the same schemas the server uses, and reconnection with
+// exponential backoff and jitter when the socket drops.
+import type { ClientMessage, IceServer, ServerMessage, ServerMessageOf, ServerMessageType } from '../protocol/messages.js';
+import { parseServerMessage } from '../protocol/parse.js';
+import { Emitter } from './emitter.js';
+
+type MessageEvents = { [K in ServerMessageType]: ServerMessageOf<K> };
+
+export interface SignalingEvents extends MessageEvents {
+  /** The socket is open and the server said welcome (first time or after a reconnect). */
+  connected: { clientId: string; iceServers: IceServer[]; reconnect: boolean };
+  /** The socket dropped; another attempt follows after `delayMs`. */
+  disconnected: { delayMs: number; attempt: number };
+}
+
+export interface BackoffPolicy {
+  initialMs: number;
+  maxMs: number;
+  factor: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 10_000, factor: 2 };
+
+/** Delay before attempt `n` (0-based): exponential, capped, with full jitter in its upper half. */
+export function backoffDelay(policy: BackoffPolicy, attempt: number, random = Math.random): number {
+  const ceiling = Math.min(policy.maxMs, policy.initialMs * policy.factor ** attempt);
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+export function defaultSignalingUrl(loc: Location = location): string {
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws`;
+}
+
+export class SignalingClient extends Emitter<SignalingEvents> {
+  private socket: WebSocket | null = null;
+  private attempt = 0;
+  private everConnected = false;
+  private closedByUser = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  clientId: string | null = null;
+  iceServers: IceServer[] = [];
+
+  constructor(
+    private readonly url: string = defaultSignalingUrl(),
+    private readonly backoff: BackoffPolicy = DEFAULT_BACKOFF,
+  ) {
+    super();
+  }
+
+  get connected(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN && this.clientId !== null;
+  }
+
+  /** Resolves at the first welcome. Reconnects keep happening in the background. */
+  connect(): Promise<void> {
+    this.closedByUser = false;
+    return new Promise((resolve, reject) => {
+      const offOk = this.on('connected', () => {
+        offOk();
+        offFail();
+        resolve();
+      });
+      const offFail = this.on('disconnected', ({ attempt }) => {
+        if (this.everConnected || attempt < 1) return;
+        offOk();
+        offFail();
+        reject(new Error('cannot reach the server'));
+      });
+      this.open();
+    });
+  }
+
+  send(message: ClientMessage): boolean {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  close(): void {
+    this.closedByUser = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.socket?.close();
+    this.socket = null;
+  }
+
+  private open(): void {
+    const socket = new WebSocket(this.url);
+    this.socket = socket;
+    socket.onmessage = (event) => {
+      if (typeof event.data !== 'string') return;
+      const parsed = parseServerMessage(event.data);
+      if (!parsed.ok) {
+        console.warn('ignoring a server message that does not match the protocol:', parsed.message);
+        return;
+      }
+      const message = parsed.message;
+      if (message.type === 'welcome') {
+        this.clientId = message.client_id;
+        this.iceServers = message.ice_servers;
+        const reconnect = this.everConnected;
+        this.everConnected = true;
+        this.attempt = 0;
+        this.emit('connected', { clientId: message.client_id, iceServers: message.ice_servers, reconnect });
+      }
+      this.emit(message.type, message as never);
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.clientId = null;
+      if (this.closedByUser) return;
+      const delayMs = backoffDelay(this.backoff, this.attempt);
+      this.attempt++;
+      this.emit('disconnected', { delayMs, attempt: this.attempt });
+      this.retryTimer = setTimeout(() => this.open(), delayMs);
+    };
+  }
+}
+
+/** An ICE candidate in the wire form of ice_candidate.candidate. */
+export function candidateInit(c: RTCIceCandidate) {
+  return { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment };
+}

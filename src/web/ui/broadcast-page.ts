@@ -1,0 +1,245 @@
+// The broadcaster's page: preview, device and quality choice, then the room
+// code, the share link, live statistics and the viewers' connections.
+import { BroadcastSession, type BroadcastStats, type RoomCredentials, type ViewerInfo } from '../broadcast-session.js';
+import { t, translate } from '../i18n.js';
+import { classifyMediaError, isQuality, listDevices, QUALITIES, type Quality } from '../media.js';
+import { SignalingClient } from '../signaling.js';
+import { formatBitrate, h, orDash, show } from './dom.js';
+import { showError, describeServerError } from './errors.js';
+import { StatsPanel } from './stats-panel.js';
+
+const STORAGE_KEY = 'liveroom.broadcast';
+
+interface Saved extends RoomCredentials {
+  quality: Quality;
+  cameraId?: string;
+}
+
+function loadSaved(): Saved | null {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? 'null') as Saved | null;
+    return saved && /^\d{6}$/.test(saved.roomId) && typeof saved.token === 'string' && isQuality(saved.quality) ? saved : null;
+  } catch {
+    return null;
+  }
+}
+
+export function renderBroadcastPage(root: HTMLElement): () => void {
+  const signaling = new SignalingClient();
+  const saved = loadSaved();
+  let session: BroadcastSession | null = null;
+
+  const preview = h('video', { testid: 'local-video', class: 'video', attrs: { autoplay: '', playsinline: '' } });
+  preview.muted = true;
+  const cameraSelect = h('select', { testid: 'camera-select', attrs: { 'aria-label': 'camera' } });
+  const micSelect = h('select', { testid: 'microphone-select', attrs: { 'aria-label': 'microphone' } });
+  const qualitySelect = h('select', { testid: 'quality-select', attrs: { 'aria-label': 'quality' } });
+  for (const q of QUALITIES) qualitySelect.append(h('option', { attrs: { value: q } }, q));
+  qualitySelect.value = saved?.quality ?? '720p';
+  const goLive = h('button', { testid: 'go-live', class: 'primary big', text: 'go_live' });
+  const error = h('p', { testid: 'error-message', class: 'error', attrs: { role: 'alert' } });
+  show(error, false);
+
+  const roomCode = h('div', { testid: 'room-code', class: 'room-code', attrs: { 'aria-live': 'polite' } });
+  const shareLink = h('input', { testid: 'share-link', class: 'share-link', attrs: { readonly: '' } });
+  const copyButton = h('button', { text: 'copy' });
+  const endButton = h('button', { testid: 'end-broadcast', class: 'danger', text: 'end_broadcast' });
+  const viewerCount = h('span', { testid: 'viewer-count', class: 'figure' }, '0');
+  const bitrate = h('span', { testid: 'bitrate', class: 'figure' }, '0');
+  const connectionType = h('span', { testid: 'connection-type', class: 'figure' }, '—');
+  const viewersBody = h('tbody');
+  const noViewers = h('p', { class: 'muted', text: 'no_viewers_yet' });
+  const viewersTable = h(
+    'table',
+    { class: 'viewers', testid: 'viewers-table' },
+    h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', { text: 'path' }), h('th', { text: 'codec' }), h('th', { text: 'bitrate' }), h('th', { text: 'rtt' }), h('th', { text: 'loss' }))),
+    viewersBody,
+  );
+  const panel = new StatsPanel(
+    [{ key: 'upload' }, { key: 'network_speed' }, { key: 'resolution' }, { key: 'fps' }, { key: 'codec' }, { key: 'limited_by' }],
+    h('section', {}, h('h3', { text: 'viewers_table' }), noViewers, viewersTable),
+  );
+
+  const livePanel = h(
+    'section',
+    { class: 'card live-card' },
+    h('div', { class: 'live-badge' }, '● LIVE'),
+    h('label', { text: 'room_code' }),
+    roomCode,
+    h('label', { text: 'share_link' }),
+    h('div', { class: 'row' }, shareLink, copyButton),
+    h(
+      'div',
+      { class: 'figures' },
+      h('div', {}, h('small', { text: 'viewer_count' }), viewerCount),
+      h('div', {}, h('small', {}, h('span', { text: 'bitrate' }), ' kbit/s'), bitrate),
+      h('div', {}, h('small', { text: 'connection_type' }), connectionType),
+    ),
+    endButton,
+  );
+  show(livePanel, false);
+  show(panel.element, false);
+
+  const setup = h(
+    'section',
+    { class: 'card setup' },
+    h('label', {}, h('span', { text: 'camera' }), cameraSelect),
+    h('label', {}, h('span', { text: 'microphone' }), micSelect),
+    h('label', {}, h('span', { text: 'quality' }), qualitySelect),
+    goLive,
+  );
+
+  root.replaceChildren(
+    h('a', { class: 'back', attrs: { href: '#/' }, text: 'back' }),
+    h('div', { class: 'stage' }, h('div', { class: 'player' }, preview), h('div', { class: 'side' }, setup, livePanel)),
+    error,
+    panel.element,
+  );
+
+  const fail = (message: string) => showError(error, message);
+
+  function mediaErrorText(err: unknown): string {
+    const kind = classifyMediaError(err);
+    return t(`cam_${kind}`, { message: (err as Error)?.message ?? String(err) });
+  }
+
+  async function fillDevices(): Promise<void> {
+    const { cameras, microphones } = await listDevices();
+    const current = session?.videoTrack?.getSettings().deviceId;
+    cameraSelect.replaceChildren(...cameras.map((c, i) => h('option', { attrs: { value: c.deviceId } }, c.label || `${t('camera')} ${i + 1}`)));
+    if (current) cameraSelect.value = current;
+    const mic = session?.stream?.getAudioTracks()[0]?.getSettings().deviceId;
+    micSelect.replaceChildren(
+      ...microphones.map((m, i) => h('option', { attrs: { value: m.deviceId } }, m.label || `${t('microphone')} ${i + 1}`)),
+      translate(h('option', { attrs: { value: '' } }), 'no_microphone'),
+    );
+    micSelect.value = mic ?? '';
+  }
+
+  async function openPreview(): Promise<void> {
+    const quality = qualitySelect.value as Quality;
+    session = new BroadcastSession(signaling, {
+      quality,
+      ...(saved?.cameraId ? { cameraId: saved.cameraId } : {}),
+      ...(saved ? { resume: saved } : {}),
+    });
+    session.on('preview', (stream) => {
+      preview.srcObject = stream;
+    });
+    wireSession(session);
+    try {
+      await session.startPreview();
+      show(error, false);
+    } catch (err) {
+      fail(mediaErrorText(err));
+      goLive.disabled = false;
+      return;
+    }
+    await fillDevices();
+  }
+
+  function wireSession(s: BroadcastSession): void {
+    s.on('live', (room) => {
+      const link = `${location.origin}${location.pathname}#/watch/${room.roomId}`;
+      roomCode.textContent = room.roomId;
+      shareLink.value = link;
+      sessionStorage.setItem(STORAGE_KEY, JSON.stringify({ ...room, quality: s.quality, cameraId: cameraSelect.value || undefined } satisfies Saved));
+      show(livePanel, true);
+      show(panel.element, true);
+      show(goLive, false);
+    });
+    s.on('summary', (m) => {
+      viewerCount.textContent = String(m.viewer_count);
+    });
+    s.on('stats', (stats) => renderStats(stats));
+    s.on('viewers', (viewers) => renderViewers(viewers));
+    s.on('connection', (state) => {
+      if (state === 'reconnecting') fail(t('reconnecting'));
+      else show(error, false);
+    });
+    s.on('ended', ({ reason }) => {
+      sessionStorage.removeItem(STORAGE_KEY);
+      show(livePanel, false);
+      roomCode.textContent = '';
+      const key = reason === 'ended' ? 'broadcast_ended' : reason === 'broadcaster_timeout' ? 'reason_broadcaster_timeout' : 'reason_server_shutdown';
+      fail(t(key));
+    });
+  }
+
+  function renderStats(stats: BroadcastStats): void {
+    bitrate.textContent = String(stats.bitrate);
+    panel.set('upload', formatBitrate(stats.upload));
+    panel.set('network_speed', formatBitrate(stats.availableBitrate));
+    panel.set('resolution', stats.width && stats.height ? `${stats.width}×${stats.height}` : '—');
+    panel.set('fps', orDash(stats.fps === undefined ? undefined : Math.round(stats.fps)));
+    panel.set('codec', orDash(stats.codec));
+    panel.set('limited_by', orDash(stats.qualityLimitation));
+    panel.plot(stats.bitrate, stats.availableBitrate);
+  }
+
+  function renderViewers(viewers: ViewerInfo[]): void {
+    const counts = new Map<string, number>();
+    for (const v of viewers) if (v.path) counts.set(v.path.type, (counts.get(v.path.type) ?? 0) + 1);
+    connectionType.textContent = counts.size ? [...counts].map(([type, n]) => `${type} ×${n}`).join(', ') : '—';
+    show(noViewers, viewers.length === 0);
+    show(viewersTable, viewers.length > 0);
+    viewersBody.replaceChildren(
+      ...viewers.map((v, i) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, String(i + 1)),
+          h('td', {}, v.path ? `${v.path.type} (${v.path.localCandidate}/${v.path.protocol})` : v.state),
+          h('td', {}, orDash(v.codec)),
+          h('td', {}, formatBitrate(v.bitrate)),
+          h('td', {}, orDash(v.rtt, ' ms')),
+          h('td', {}, orDash(v.loss, ' %')),
+        ),
+      ),
+    );
+  }
+
+  goLive.addEventListener('click', () => void startLive());
+
+  async function startLive(): Promise<void> {
+    if (!session) return;
+    goLive.disabled = true;
+    translate(goLive, 'going_live');
+    try {
+      await session.goLive();
+      show(error, false);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code && saved) sessionStorage.removeItem(STORAGE_KEY);
+      fail(code ? describeServerError(code, (err as Error).message) : t('server_unreachable'));
+      goLive.disabled = false;
+      translate(goLive, 'go_live');
+    }
+  }
+
+  cameraSelect.addEventListener('change', () => {
+    session?.switchCamera(cameraSelect.value).catch((err: unknown) => fail(mediaErrorText(err)));
+  });
+  micSelect.addEventListener('change', () => {
+    session?.switchMicrophone(micSelect.value || null).catch((err: unknown) => fail(mediaErrorText(err)));
+  });
+  qualitySelect.addEventListener('change', () => {
+    const q = qualitySelect.value;
+    if (isQuality(q)) session?.setQuality(q).catch((err: unknown) => fail(String(err)));
+  });
+  copyButton.addEventListener('click', () => {
+    void navigator.clipboard?.writeText(shareLink.value).then(() => translate(copyButton, 'copied'));
+    shareLink.select();
+  });
+  endButton.addEventListener('click', () => session?.end());
+
+  void openPreview().then(() => {
+    // After a reload, take the room back at once: viewers are waiting.
+    if (saved && session?.stream) void startLive();
+  });
+
+  return () => {
+    if (session?.room) session.end();
+    signaling.close();
+  };
+}

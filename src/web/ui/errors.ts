@@ -1,0 +1,22 @@
+// Turning server error codes into sentences people understand.
+import { t } from '../i18n.js';
+
+export function describeServerError(code: string, message: string, roomId = ''): string {
+  switch (code) {
+    case 'room_not_found':
+      return t('err_room_not_found', { code: roomId });
+    case 'invalid_room_id':
+      return t('err_invalid_room_id');
+    case 'room_full':
+      return t('err_room_full');
+    case 'not_allowed':
+      return t('err_not_allowed');
+    default:
+      return t('err_generic', { message });
+  }
+}
+
+export function showError(el: HTMLElement, message: string): void {
+  el.textContent = message;
+  el.hidden = false;
+}

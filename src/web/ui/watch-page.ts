@@ -1,0 +1,165 @@
+// The viewer's page: a code to type (or one from the link), then the live
+// picture with its connection, bitrate and the room's viewer count.
+import { t, translate, type MessageKey } from '../i18n.js';
+import type { Sample } from '../peer-stats.js';
+import { SignalingClient } from '../signaling.js';
+import { ViewSession, type ViewState } from '../view-session.js';
+import { formatBitrate, h, orDash, show } from './dom.js';
+import { describeServerError, showError } from './errors.js';
+import { StatsPanel } from './stats-panel.js';
+
+const REASONS: Record<string, MessageKey> = {
+  ended: 'reason_ended',
+  broadcaster_timeout: 'reason_broadcaster_timeout',
+  server_shutdown: 'reason_server_shutdown',
+};
+
+export function renderWatchPage(root: HTMLElement, initialCode: string | null): () => void {
+  const signaling = new SignalingClient();
+  let session: ViewSession | null = null;
+
+  const input = h('input', {
+    testid: 'room-input',
+    class: 'code-input',
+    attrs: { inputmode: 'numeric', autocomplete: 'off', maxlength: '6', 'data-i18n-placeholder': 'enter_code', 'aria-label': 'room code' },
+  });
+  input.placeholder = t('enter_code');
+  const joinButton = h('button', { testid: 'join', class: 'primary big', text: 'join' });
+  const form = h('form', { class: 'card join-form', attrs: { novalidate: '' } }, input, joinButton);
+  const error = h('p', { testid: 'error-message', class: 'error', attrs: { role: 'alert' } });
+  show(error, false);
+
+  const video = h('video', { testid: 'remote-video', class: 'video', attrs: { autoplay: '', playsinline: '' } });
+  video.muted = true;
+  const unmute = h('button', { testid: 'unmute', class: 'unmute', text: 'unmute' });
+  const status = h('div', { testid: 'player-status', class: 'player-status', attrs: { 'aria-live': 'polite' } });
+  const viewerCount = h('span', { testid: 'viewer-count', class: 'figure' }, '0');
+  const bitrate = h('span', { testid: 'bitrate', class: 'figure' }, '0');
+  const connectionType = h('span', { testid: 'connection-type', class: 'figure' }, '—');
+  const roomLabel = h('span', { class: 'room-label' });
+  const leaveButton = h('button', { text: 'leave' });
+  const panel = new StatsPanel([
+    { key: 'network_speed' },
+    { key: 'resolution' },
+    { key: 'fps' },
+    { key: 'codec' },
+    { key: 'rtt' },
+    { key: 'loss' },
+  ]);
+  const player = h(
+    'section',
+    { class: 'watch' },
+    h('div', { class: 'player' }, video, status, unmute),
+    h(
+      'div',
+      { class: 'figures' },
+      h('div', {}, h('small', { text: 'room_code' }), roomLabel),
+      h('div', {}, h('small', { text: 'viewer_count' }), viewerCount),
+      h('div', {}, h('small', {}, h('span', { text: 'bitrate' }), ' kbit/s'), bitrate),
+      h('div', {}, h('small', { text: 'connection_type' }), connectionType),
+      leaveButton,
+    ),
+    panel.element,
+  );
+  show(player, false);
+
+  root.replaceChildren(h('a', { class: 'back', attrs: { href: '#/' }, text: 'back' }), form, error, player);
+
+  const setStatus = (key: MessageKey | null) => {
+    if (key) translate(status, key);
+    show(status, key !== null);
+  };
+
+  function onState(state: ViewState): void {
+    setStatus(state === 'playing' ? null : (`state_${state}` as MessageKey));
+    if (state === 'failed') showError(error, t('state_failed'));
+  }
+
+  function onStats(s: Sample): void {
+    bitrate.textContent = String(s.bitrate);
+    connectionType.textContent = s.path
+      ? `${s.path.type} · ${s.path.localCandidate} ↔ ${s.path.remoteCandidate} (${s.path.relayProtocol ?? s.path.protocol})`
+      : '—';
+    panel.set('network_speed', formatBitrate(s.availableBitrate));
+    panel.set('resolution', s.width && s.height ? `${s.width}×${s.height}` : '—');
+    panel.set('fps', orDash(s.fps === undefined ? undefined : Math.round(s.fps)));
+    panel.set('codec', orDash(s.codec));
+    panel.set('rtt', orDash(s.rtt, ' ms'));
+    panel.set('loss', orDash(s.loss, ' %'));
+    panel.plot(s.bitrate, s.availableBitrate);
+  }
+
+  async function join(code: string): Promise<void> {
+    if (!/^\d{6}$/.test(code)) {
+      showError(error, t('err_invalid_room_id'));
+      return;
+    }
+    session?.leave();
+    const s = new ViewSession(signaling);
+    session = s;
+    s.on('state', onState);
+    s.on('stream', (stream) => {
+      if (video.srcObject !== stream) video.srcObject = stream;
+      void video.play().catch(() => undefined);
+    });
+    s.on('stats', onStats);
+    s.on('summary', (m) => {
+      viewerCount.textContent = String(m.viewer_count);
+    });
+    s.on('connection', (state) => {
+      if (state === 'reconnecting') showError(error, t('reconnecting'));
+      else show(error, false);
+    });
+    s.on('closed', ({ reason }) => {
+      showError(error, t(REASONS[reason] ?? 'state_closed'));
+      video.srcObject = null;
+    });
+    joinButton.disabled = true;
+    translate(joinButton, 'joining');
+    try {
+      await s.join(code);
+      show(error, false);
+      show(form, false);
+      show(player, true);
+      roomLabel.textContent = code;
+      onState(s.state);
+      history.replaceState(null, '', `#/watch/${code}`);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      showError(error, e.code ? describeServerError(e.code, e.message, code) : t('server_unreachable'));
+      session = null;
+    } finally {
+      joinButton.disabled = false;
+      translate(joinButton, 'join');
+    }
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void join(input.value.trim());
+  });
+  input.addEventListener('input', () => {
+    input.value = input.value.replace(/\D/g, '').slice(0, 6);
+  });
+  unmute.addEventListener('click', () => {
+    video.muted = !video.muted;
+    translate(unmute, video.muted ? 'unmute' : 'mute');
+    void video.play().catch(() => undefined);
+  });
+  leaveButton.addEventListener('click', () => {
+    session?.leave();
+    location.hash = '#/';
+  });
+
+  if (initialCode) {
+    input.value = initialCode;
+    void join(initialCode);
+  } else {
+    input.focus();
+  }
+
+  return () => {
+    session?.leave();
+    signaling.close();
+  };
+}

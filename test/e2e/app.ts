@@ -1,0 +1,121 @@
+// Driving the LiveRoom web app the way a person does, through its data-testid hooks.
+import { expect } from 'vitest';
+import type { Page } from 'playwright-core';
+
+/** Records every RTCPeerConnection a page creates, so tests can read getStats and count reconnections. */
+export function instrumentPeerConnections(): void {
+  const Native = window.RTCPeerConnection;
+  const created: RTCPeerConnection[] = [];
+  (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs = created;
+  window.RTCPeerConnection = class extends Native {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      created.push(this);
+    }
+  } as typeof RTCPeerConnection;
+}
+
+export async function pcCount(page: Page): Promise<number> {
+  return page.evaluate(() => (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs?.length ?? 0);
+}
+
+export async function roomCode(page: Page): Promise<string> {
+  const code = page.getByTestId('room-code');
+  await expect.poll(async () => (await code.textContent())?.trim(), { timeout: 15_000 }).toMatch(/^\d{6}$/);
+  return (await code.textContent())!.trim();
+}
+
+export async function goLive(page: Page, quality: '480p' | '720p' | '1080p' = '480p'): Promise<string> {
+  await page.goto('/');
+  await page.getByTestId('start-broadcast').click();
+  await page.getByTestId('quality-select').selectOption(quality);
+  await expect.poll(() => videoHeight(page, 'local-video'), { timeout: 15_000 }).toBe(Number(quality.slice(0, -1)));
+  await page.getByTestId('go-live').click();
+  return roomCode(page);
+}
+
+/** Watch through the front page, typing the code; returns ms from the click on Enter to the first frame. */
+export async function watch(page: Page, code: string): Promise<number> {
+  await page.goto('/');
+  await page.getByTestId('watch-broadcast').click();
+  await page.getByTestId('room-input').fill(code);
+  await page.evaluate(() => {
+    const w = window as unknown as { __firstFrameAt?: number; __joinClickAt?: number };
+    document.querySelector('[data-testid=join]')!.addEventListener('click', () => (w.__joinClickAt = performance.now()), { once: true });
+    const video = document.querySelector<HTMLVideoElement>('[data-testid=remote-video]')!;
+    video.requestVideoFrameCallback(() => (w.__firstFrameAt = performance.now()));
+  });
+  await page.getByTestId('join').click();
+  await waitForFrames(page, 'remote-video');
+  return page.evaluate(() => {
+    const w = window as unknown as { __firstFrameAt: number; __joinClickAt: number };
+    return Math.round(w.__firstFrameAt - w.__joinClickAt);
+  });
+}
+
+export interface VideoState {
+  width: number;
+  height: number;
+  frames: number;
+  time: number;
+  audioTracks: number;
+  videoTracks: number;
+}
+
+export async function videoState(page: Page, testid: string): Promise<VideoState> {
+  return page.evaluate((id) => {
+    const v = document.querySelector<HTMLVideoElement>(`[data-testid=${id}]`);
+    const stream = v?.srcObject as MediaStream | null;
+    return {
+      width: v?.videoWidth ?? 0,
+      height: v?.videoHeight ?? 0,
+      frames: v?.getVideoPlaybackQuality().totalVideoFrames ?? 0,
+      time: v?.currentTime ?? 0,
+      audioTracks: stream?.getAudioTracks().length ?? 0,
+      videoTracks: stream?.getVideoTracks().length ?? 0,
+    };
+  }, testid);
+}
+
+export async function videoHeight(page: Page, testid: string): Promise<number> {
+  return (await videoState(page, testid)).height;
+}
+
+/** Wait until the video shows frames, then check that they keep advancing. */
+export async function waitForFrames(page: Page, testid: string, timeout = 20_000): Promise<VideoState> {
+  await expect.poll(async () => (await videoState(page, testid)).frames, { timeout }).toBeGreaterThan(0);
+  return expectAdvancing(page, testid);
+}
+
+export async function expectAdvancing(page: Page, testid: string, ms = 1_500): Promise<VideoState> {
+  const before = await videoState(page, testid);
+  await page.waitForTimeout(ms);
+  const after = await videoState(page, testid);
+  expect(after.frames, `${testid} frames advance`).toBeGreaterThan(before.frames + 5);
+  expect(after.time).toBeGreaterThan(before.time);
+  return after;
+}
+
+/** Audio the viewer received: bytes and the energy of the decoded signal (the fake microphone beeps). */
+export async function inboundAudio(page: Page): Promise<{ bytes: number; energy: number }> {
+  return page.evaluate(async () => {
+    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.connectionState !== 'closed');
+    let bytes = 0;
+    let energy = 0;
+    for (const pc of pcs) {
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+          bytes += Number(s.bytesReceived ?? 0);
+          energy += Number(s.totalAudioEnergy ?? 0);
+        }
+      });
+    }
+    return { bytes, energy };
+  });
+}
+
+export async function numberIn(page: Page, testid: string): Promise<number> {
+  const text = (await page.getByTestId(testid).textContent()) ?? '';
+  const match = /\d+/.exec(text);
+  return match ? Number(match[0]) : Number.NaN;
+}

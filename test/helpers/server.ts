@@ -1,0 +1,33 @@
+// Start a real LiveRoom server on a free loopback port for one test file.
+import { defaultConfig, type Config } from '../../src/server/config.js';
+import { createLiveRoomServer, type LiveRoomServer } from '../../src/server/app.js';
+
+export interface RunningServer {
+  server: LiveRoomServer;
+  port: number;
+  httpUrl: string;
+  wsUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(overrides: Partial<Config> = {}): Promise<RunningServer> {
+  const base = defaultConfig();
+  const config: Config = {
+    ...base,
+    port: 0,
+    host: '127.0.0.1',
+    stunUrls: [],
+    ...overrides,
+    limits: { ...base.limits, ...overrides.limits },
+    turn: { ...base.turn, ...overrides.turn },
+  };
+  const server = createLiveRoomServer(config);
+  const { port } = await server.listen();
+  return {
+    server,
+    port,
+    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    close: () => server.close(),
+  };
+}
