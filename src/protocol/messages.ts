@@ -8,6 +8,8 @@ export const RoomId = z.string().regex(ROOM_ID_PATTERN, 'room_id must be six dig
 const ClientId = z.string().min(1).max(64);
 
 export const ConnectionType = z.enum(['p2p', 'turn', 'relay']);
+export const RelayCodec = z.enum(['AV1', 'VP9', 'VP8', 'H264']);
+export type RelayCodec = z.infer<typeof RelayCodec>;
 export type ConnectionType = z.infer<typeof ConnectionType>;
 export const RelayProtocol = z.enum(['udp', 'tcp', 'tls']);
 export type RelayProtocol = z.infer<typeof RelayProtocol>;
@@ -41,7 +43,10 @@ export const clientSchemas = {
   offer: z.looseObject({ type: z.literal('offer'), target_id: ClientId, sdp: SessionDescription('offer') }),
   answer: z.looseObject({ type: z.literal('answer'), target_id: ClientId, sdp: SessionDescription('answer') }),
   ice_candidate: z.looseObject({ type: z.literal('ice_candidate'), target_id: ClientId, candidate: IceCandidateInit }),
-  request_relay: z.object({ type: z.literal('request_relay'), room_id: RoomId }),
+  // codecs: what the viewer can decode for the relay path, best first (e.g. ["AV1","VP9","VP8","H264"]).
+  request_relay: z.object({ type: z.literal('request_relay'), room_id: RoomId, codecs: z.array(RelayCodec).max(8).optional() }),
+  // Broadcaster: serve this viewer through the server relay instead of P2P (hybrid topology).
+  assign_relay: z.object({ type: z.literal('assign_relay'), viewer_id: ClientId }),
   // A client's own measurements. Unknown fields are dropped, known ones are typed.
   stats_report: z.object({
     type: z.literal('stats_report'),
@@ -105,8 +110,11 @@ export const serverSchemas = {
   offer: z.looseObject({ type: z.literal('offer'), from_id: ClientId, sdp: SessionDescription('offer') }),
   answer: z.looseObject({ type: z.literal('answer'), from_id: ClientId, sdp: SessionDescription('answer') }),
   ice_candidate: z.looseObject({ type: z.literal('ice_candidate'), from_id: ClientId, candidate: IceCandidateInit }),
-  relay_ready: z.object({ type: z.literal('relay_ready'), room_id: RoomId }),
-  relay_requested: z.object({ type: z.literal('relay_requested'), viewer_id: ClientId }),
+  // ticket: opens /relay?role=view&ticket=… for this viewer (single use, short-lived).
+  relay_ready: z.object({ type: z.literal('relay_ready'), room_id: RoomId, ticket: z.string().optional() }),
+  relay_requested: z.object({ type: z.literal('relay_requested'), viewer_id: ClientId, codecs: z.array(RelayCodec).optional() }),
+  // The broadcaster moved this viewer to the server relay: it should send request_relay.
+  use_relay: z.object({ type: z.literal('use_relay'), room_id: RoomId }),
   stats_summary: z.object({
     type: z.literal('stats_summary'),
     room_id: RoomId,

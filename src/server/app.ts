@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createRequestHandler } from './http.js';
 import { IceServerProvider } from './ice.js';
+import { RelayHub } from './relay.js';
 import { RoomRegistry } from './rooms.js';
 import { SignallingServer } from './signalling.js';
 
@@ -12,6 +13,7 @@ export interface LiveRoomServer {
   readonly http: Server;
   readonly rooms: RoomRegistry;
   readonly signalling: SignallingServer;
+  readonly relay: RelayHub;
   listen(): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -19,7 +21,9 @@ export interface LiveRoomServer {
 export function createLiveRoomServer(config: Config): LiveRoomServer {
   const rooms = new RoomRegistry(config.roomGraceMs, config.roomSecret);
   const ice = new IceServerProvider(config.stunUrls, config.turn);
-  const signalling = new SignallingServer(config, rooms, ice);
+  const relay = new RelayHub(rooms, config.relay);
+  rooms.onClose = (room) => relay.closeRoom(room.id);
+  const signalling = new SignallingServer(config, rooms, ice, relay);
   let accepting = false;
 
   const handler = createRequestHandler({ rooms, ice, staticDir: config.staticDir, accepting: () => accepting });
@@ -32,17 +36,20 @@ export function createLiveRoomServer(config: Config): LiveRoomServer {
   });
   http.on('upgrade', (req, socket, head) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
-    if (pathname !== '/ws' || !accepting) {
+    if (accepting && pathname === '/ws') {
+      signalling.wss.handleUpgrade(req, socket, head, (ws) => signalling.wss.emit('connection', ws, req));
+    } else if (accepting && pathname === '/relay') {
+      relay.handleUpgrade(req, socket, head);
+    } else {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
     }
-    signalling.wss.handleUpgrade(req, socket, head, (ws) => signalling.wss.emit('connection', ws, req));
   });
 
   return {
     http,
     rooms,
     signalling,
+    relay,
     listen: () =>
       new Promise((resolve, reject) => {
         http.once('error', reject);
@@ -58,6 +65,7 @@ export function createLiveRoomServer(config: Config): LiveRoomServer {
         // (across a restart too when ROOM_SECRET is kept).
         accepting = false;
         signalling.close();
+        relay.close();
         http.closeAllConnections();
         http.close(() => resolve());
       }),

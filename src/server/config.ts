@@ -3,6 +3,7 @@
 // message that names it, instead of failing later in a request.
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay.js';
 
 export interface TurnConfig {
   urls: string[];
@@ -36,6 +37,8 @@ export interface Config {
   /** How often dead connections are looked for; one missed pong cuts them. */
   heartbeatMs: number;
   limits: Limits;
+  /** How the server relay paces viewers that fall behind. */
+  relay: RelayLimits;
   /** Secret the room tokens are derived from; random per process unless set. */
   roomSecret?: string;
   /** Where the built web app lives. */
@@ -65,6 +68,7 @@ export function defaultConfig(): Config {
     statsIntervalMs: 1_000,
     heartbeatMs: 5_000,
     limits: { maxMessageBytes: 64 * 1024, messageBurst: 200, messagesPerSecond: 50, maxViewersPerRoom: 100 },
+    relay: { ...DEFAULT_RELAY_LIMITS },
     staticDir: DEFAULT_STATIC_DIR,
   };
 }

@@ -19,6 +19,9 @@ export class RoomRegistry {
   private readonly rooms = new Map<string, Room>();
   private readonly secret: Buffer;
 
+  /** Called after a room closes for good (the relay drops its stream). */
+  onClose: (room: Room) => void = () => {};
+
   constructor(
     private readonly graceMs: number,
     secret?: string,
@@ -67,6 +70,7 @@ export class RoomRegistry {
   close(room: Room, reason: string): void {
     room.close(reason);
     if (this.rooms.get(room.id) === room) this.rooms.delete(room.id);
+    this.onClose(room);
   }
 
   private mintToken(id: string): string {

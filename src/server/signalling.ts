@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { IceServerProvider } from './ice.js';
 import { TokenBucket } from './ratelimit.js';
 import type { Member, Room } from './room.js';
+import type { RelayHub } from './relay.js';
 import type { RoomRegistry } from './rooms.js';
 
 /** Frames above this close the socket in `ws` itself; between the soft limit and this we answer too_large. */
@@ -51,6 +52,7 @@ export class SignallingServer {
     private readonly config: Config,
     private readonly rooms: RoomRegistry,
     private readonly ice: IceServerProvider,
+    private readonly relay: RelayHub,
   ) {
     // UTF-8 is checked by JSON parsing below, so a broken frame is answered
     // with bad_json instead of ws closing the connection (1007).
@@ -124,6 +126,8 @@ export class SignallingServer {
         return this.forward(conn, msg);
       case 'request_relay':
         return this.requestRelay(conn, msg);
+      case 'assign_relay':
+        return this.assignRelay(conn, msg);
       case 'stats_report':
         return this.statsReport(conn, msg);
       case 'ping':
@@ -164,6 +168,7 @@ export class SignallingServer {
     // A broadcaster that leaves without ending the room may come back: viewers wait.
     if (room.isBroadcaster(conn)) this.rooms.broadcasterGone(room);
     else room.removeViewer(conn);
+    this.relay.release(conn.id);
     conn.send({ type: 'room_left', room_id: room.id });
   }
 
@@ -194,8 +199,18 @@ export class SignallingServer {
     }
     if (room.id !== msg.room_id) return conn.error('not_in_room', `not in room ${msg.room_id}`, msg.type);
     if (room.isBroadcaster(conn)) return conn.error('not_allowed', 'the broadcaster does not need a relay to itself', msg.type);
-    room.broadcaster?.send({ type: 'relay_requested', viewer_id: conn.id });
-    conn.send({ type: 'relay_ready', room_id: room.id });
+    const codecs = msg.codecs ?? [];
+    room.broadcaster?.send({ type: 'relay_requested', viewer_id: conn.id, ...(codecs.length ? { codecs } : {}) });
+    conn.send({ type: 'relay_ready', room_id: room.id, ticket: this.relay.issueTicket(room.id, conn.id, codecs) });
+  }
+
+  private assignRelay(conn: Connection, msg: ClientMessageOf<'assign_relay'>): void {
+    const room = conn.room;
+    if (!room) return conn.error('not_in_room', 'assign_relay needs a room', msg.type);
+    if (!room.isBroadcaster(conn)) return conn.error('not_allowed', 'only the broadcaster assigns paths', msg.type);
+    const viewer = room.viewers.get(msg.viewer_id);
+    if (!viewer) return conn.error('not_allowed', `${msg.viewer_id} is not a viewer of this room`, msg.type);
+    viewer.send({ type: 'use_relay', room_id: room.id });
   }
 
   private statsReport(conn: Connection, msg: ClientMessageOf<'stats_report'>): void {
@@ -206,6 +221,7 @@ export class SignallingServer {
 
   private drop(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
+    this.relay.release(conn.id);
     const room = conn.room;
     if (!room) return;
     if (room.isBroadcaster(conn)) this.rooms.broadcasterGone(room);

@@ -20,6 +20,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     ...overrides,
     limits: { ...base.limits, ...overrides.limits },
     turn: { ...base.turn, ...overrides.turn },
+    relay: { ...base.relay, ...overrides.relay },
   };
   const server = createLiveRoomServer(config);
   const { port } = await server.listen();

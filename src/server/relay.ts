@@ -1,0 +1,340 @@
+// The server relay: the broadcaster publishes its encoded stream once over a
+// WebSocket (/relay?role=publish), the server fans each frame out to the
+// room's relay viewers (/relay?role=view) as the same Buffer, never a copy.
+// A viewer that falls behind loses temporal layers first, then everything up
+// to the next keyframe; one that stops reading is cut off, so a slow viewer
+// never delays a fast one or the broadcaster and its memory stays bounded.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { FrameKind, RELAY_FRAME_VERSION, RELAY_HEADER_BYTES, type RelayControl } from '../protocol/relay-frame.js';
+import type { RoomRegistry } from './rooms.js';
+
+export interface RelayLimits {
+  /** Backlog (bytes queued to a viewer) above which the top temporal layer is dropped. */
+  dropTopLayerBytes: number;
+  /** Above this, only the base layer goes out. */
+  baseLayerOnlyBytes: number;
+  /** Above this, video stops until the next keyframe (and one is requested). */
+  waitForKeyframeBytes: number;
+  /** Above this, or above waitForKeyframeBytes for stallMs, the viewer is cut off. */
+  cutOffBytes: number;
+  stallMs: number;
+  /** A GOP larger than this is not kept for late joiners; they wait for a keyframe instead. */
+  maxGopBytes: number;
+  /** At most one keyframe request to the publisher per this interval. */
+  keyframeRequestMs: number;
+  /** How long a ticket from relay_ready stays valid. */
+  ticketMs: number;
+}
+
+export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+  dropTopLayerBytes: 64 * 1024,
+  baseLayerOnlyBytes: 192 * 1024,
+  waitForKeyframeBytes: 512 * 1024,
+  cutOffBytes: 4 * 1024 * 1024,
+  stallMs: 10_000,
+  maxGopBytes: 8 * 1024 * 1024,
+  keyframeRequestMs: 500,
+  ticketMs: 30_000,
+};
+
+/** Max temporal layer id in use (L1T3 has layers 0, 1, 2). */
+const TOP_LAYER = 2;
+
+/** What fan-out needs to remember about one viewer between frames. */
+export interface ViewerPacing {
+  waitingForKeyframe: boolean;
+  maxLayer: number;
+  stalledSince: number;
+}
+
+export interface FrameArrival {
+  /** Bytes already queued to this viewer. */
+  backlog: number;
+  now: number;
+  kind: number | undefined;
+  keyframe: boolean;
+  layer: number;
+}
+
+/**
+ * Whether one frame goes to one viewer, given how far behind it is. Updates
+ * the viewer's pacing state. Pure apart from that, so it is tested alone.
+ */
+export function decideDelivery(v: ViewerPacing, f: FrameArrival, L: RelayLimits): 'send' | 'drop' | 'cut_off' {
+  if (f.backlog > L.waitForKeyframeBytes) {
+    v.stalledSince ||= f.now;
+    if (f.backlog > L.cutOffBytes || f.now - v.stalledSince > L.stallMs) return 'cut_off';
+  } else {
+    v.stalledSince = 0;
+  }
+  if (f.kind === FrameKind.video) {
+    if (f.keyframe && f.backlog <= L.waitForKeyframeBytes) v.waitingForKeyframe = false;
+    if (f.backlog > L.waitForKeyframeBytes) v.waitingForKeyframe = true;
+    if (v.waitingForKeyframe) return 'drop';
+    // The layer ceiling moves only on base-layer frames, so a frame is never
+    // sent without the frames it references.
+    if (f.layer === 0) v.maxLayer = f.backlog > L.baseLayerOnlyBytes ? 0 : f.backlog > L.dropTopLayerBytes ? 1 : TOP_LAYER;
+    return f.layer > v.maxLayer ? 'drop' : 'send';
+  }
+  if (f.kind === FrameKind.audio && f.backlog > L.waitForKeyframeBytes) return 'drop';
+  return 'send';
+}
+
+class RelayViewer implements ViewerPacing {
+  waitingForKeyframe = true;
+  maxLayer = TOP_LAYER;
+  stalledSince = 0;
+  framesSent = 0;
+  framesDropped = 0;
+
+  constructor(
+    readonly id: string,
+    readonly socket: WebSocket,
+    readonly codecs: string[],
+  ) {}
+}
+
+class RelayStream {
+  publisher: WebSocket | null = null;
+  videoConfig: Buffer | null = null;
+  audioConfig: Buffer | null = null;
+  /** The current GOP: the last keyframe and every video frame since. */
+  gop: Buffer[] = [];
+  gopBytes = 0;
+  gopComplete = false;
+  lastKeyframeRequest = 0;
+  readonly viewers = new Map<string, RelayViewer>();
+
+  constructor(readonly roomId: string) {}
+}
+
+interface Ticket {
+  roomId: string;
+  viewerId: string;
+  codecs: string[];
+  expires: number;
+}
+
+export interface RelayCounters {
+  bytesIn: number;
+  bytesOut: number;
+  framesDropped: number;
+  viewersCutOff: number;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+export class RelayHub {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024 * 1024, perMessageDeflate: false });
+  private readonly streams = new Map<string, RelayStream>();
+  private readonly tickets = new Map<string, Ticket>();
+  readonly counters: RelayCounters = { bytesIn: 0, bytesOut: 0, framesDropped: 0, viewersCutOff: 0 };
+
+  constructor(
+    private readonly rooms: RoomRegistry,
+    private readonly limits: RelayLimits = DEFAULT_RELAY_LIMITS,
+  ) {}
+
+  /** A viewer asked for the relay (request_relay): the ticket lets its relay socket in. */
+  issueTicket(roomId: string, viewerId: string, codecs: string[]): string {
+    const now = Date.now();
+    for (const [key, t] of this.tickets) if (t.expires < now) this.tickets.delete(key);
+    const ticket = randomBytes(18).toString('base64url');
+    this.tickets.set(ticket, { roomId, viewerId, codecs, expires: now + this.limits.ticketMs });
+    return ticket;
+  }
+
+  /** The client left its room or disconnected: its relay socket goes too. */
+  release(clientId: string): void {
+    for (const stream of this.streams.values()) {
+      const viewer = stream.viewers.get(clientId);
+      if (viewer) viewer.socket.close(1000, 'left the room');
+    }
+  }
+
+  closeRoom(roomId: string): void {
+    const stream = this.streams.get(roomId);
+    if (!stream) return;
+    this.streams.delete(roomId);
+    stream.publisher?.close(1000, 'room closed');
+    for (const v of stream.viewers.values()) v.socket.close(1000, 'room closed');
+  }
+
+  viewerCount(roomId: string): number {
+    return this.streams.get(roomId)?.viewers.size ?? 0;
+  }
+
+  close(): void {
+    for (const id of [...this.streams.keys()]) this.closeRoom(id);
+    this.wss.close();
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const role = url.searchParams.get('role');
+    const reject = (status: string): void => void socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+    if (role === 'publish') {
+      const roomId = url.searchParams.get('room') ?? '';
+      const token = url.searchParams.get('token') ?? '';
+      const room = this.rooms.get(roomId);
+      if (!room || !sameSecret(room.token, token)) return reject('403 Forbidden');
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptPublisher(roomId, ws));
+    } else if (role === 'view') {
+      const ticket = this.tickets.get(url.searchParams.get('ticket') ?? '');
+      if (!ticket || ticket.expires < Date.now() || !this.rooms.get(ticket.roomId)) return reject('403 Forbidden');
+      this.tickets.delete(url.searchParams.get('ticket')!);
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptViewer(ticket, ws));
+    } else {
+      reject('400 Bad Request');
+    }
+  }
+
+  private stream(roomId: string): RelayStream {
+    let stream = this.streams.get(roomId);
+    if (!stream) this.streams.set(roomId, (stream = new RelayStream(roomId)));
+    return stream;
+  }
+
+  private acceptPublisher(roomId: string, ws: WebSocket): void {
+    const stream = this.stream(roomId);
+    // A reconnecting broadcaster replaces its old socket; viewers need a fresh keyframe.
+    stream.publisher?.close(1000, 'replaced');
+    stream.publisher = ws;
+    stream.gop = [];
+    stream.gopBytes = 0;
+    stream.gopComplete = false;
+    for (const v of stream.viewers.values()) v.waitingForKeyframe = true;
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) this.publish(stream, toBuffer(data));
+    });
+    ws.on('close', () => {
+      if (stream.publisher === ws) stream.publisher = null;
+    });
+    ws.on('error', () => ws.terminate());
+    this.tellPublisher(stream);
+  }
+
+  private acceptViewer(ticket: Ticket, ws: WebSocket): void {
+    const stream = this.stream(ticket.roomId);
+    stream.viewers.get(ticket.viewerId)?.socket.close(1000, 'replaced');
+    const viewer = new RelayViewer(ticket.viewerId, ws, ticket.codecs);
+    stream.viewers.set(viewer.id, viewer);
+    ws.on('close', () => {
+      if (stream.viewers.get(viewer.id) !== viewer) return;
+      stream.viewers.delete(viewer.id);
+      this.tellPublisher(stream);
+    });
+    ws.on('error', () => ws.terminate());
+    // Viewers only listen; anything they send is ignored.
+    this.startViewer(stream, viewer);
+    this.tellPublisher(stream);
+  }
+
+  /** A late joiner gets the decoder configs and the current GOP, so it starts on a keyframe at once. */
+  private startViewer(stream: RelayStream, viewer: RelayViewer): void {
+    if (stream.audioConfig) this.send(viewer, stream.audioConfig);
+    if (stream.videoConfig) this.send(viewer, stream.videoConfig);
+    if (stream.videoConfig && stream.gopComplete && stream.gop.length) {
+      for (const frame of stream.gop) this.send(viewer, frame);
+      viewer.waitingForKeyframe = false;
+    } else {
+      this.requestKeyframe(stream);
+    }
+  }
+
+  private publish(stream: RelayStream, frame: Buffer): void {
+    if (frame.length < RELAY_HEADER_BYTES || frame[0] !== RELAY_FRAME_VERSION) return;
+    this.counters.bytesIn += frame.length;
+    const kind = frame[1];
+    const keyframe = (frame[2]! & 1) === 1;
+    const layer = (frame[2]! >> 4) & 3;
+    if (kind === FrameKind.videoConfig) {
+      stream.videoConfig = frame;
+      stream.gop = [];
+      stream.gopBytes = 0;
+      stream.gopComplete = false;
+    } else if (kind === FrameKind.audioConfig) {
+      stream.audioConfig = frame;
+    } else if (kind === FrameKind.video) {
+      this.keepInGop(stream, frame, keyframe);
+    } else if (kind !== FrameKind.audio) {
+      return;
+    }
+    for (const viewer of stream.viewers.values()) this.deliver(stream, viewer, frame, kind, keyframe, layer);
+  }
+
+  private keepInGop(stream: RelayStream, frame: Buffer, keyframe: boolean): void {
+    if (keyframe) {
+      stream.gop = [frame];
+      stream.gopBytes = frame.length;
+      stream.gopComplete = true;
+    } else if (stream.gopComplete) {
+      stream.gop.push(frame);
+      stream.gopBytes += frame.length;
+      if (stream.gopBytes > this.limits.maxGopBytes) {
+        stream.gop = [];
+        stream.gopBytes = 0;
+        stream.gopComplete = false;
+      }
+    }
+  }
+
+  private deliver(stream: RelayStream, viewer: RelayViewer, frame: Buffer, kind: number | undefined, keyframe: boolean, layer: number): void {
+    const wasWaiting = viewer.waitingForKeyframe;
+    const action = decideDelivery(viewer, { backlog: viewer.socket.bufferedAmount, now: Date.now(), kind, keyframe, layer }, this.limits);
+    if (action === 'cut_off') return this.cutOff(stream, viewer);
+    if (viewer.waitingForKeyframe && !wasWaiting) this.requestKeyframe(stream);
+    if (action === 'send') this.send(viewer, frame);
+    else this.drop(viewer);
+  }
+
+  private send(viewer: RelayViewer, frame: Buffer): void {
+    if (viewer.socket.readyState !== viewer.socket.OPEN) return;
+    viewer.socket.send(frame, { binary: true });
+    viewer.framesSent++;
+    this.counters.bytesOut += frame.length;
+  }
+
+  private drop(viewer: RelayViewer): void {
+    viewer.framesDropped++;
+    this.counters.framesDropped++;
+  }
+
+  private cutOff(stream: RelayStream, viewer: RelayViewer): void {
+    this.counters.viewersCutOff++;
+    stream.viewers.delete(viewer.id);
+    viewer.socket.terminate();
+    this.tellPublisher(stream);
+  }
+
+  private requestKeyframe(stream: RelayStream): void {
+    const now = Date.now();
+    if (now - stream.lastKeyframeRequest < this.limits.keyframeRequestMs) return;
+    stream.lastKeyframeRequest = now;
+    this.control(stream, { type: 'keyframe_request' });
+  }
+
+  /** The publisher encodes only while someone watches, in a codec every relay viewer decodes. */
+  private tellPublisher(stream: RelayStream): void {
+    // A viewer that did not say what it decodes does not narrow the choice.
+    const lists = [...stream.viewers.values()].map((v) => v.codecs).filter((l) => l.length > 0);
+    const codecs = lists.length ? lists.reduce((common, list) => common.filter((c) => list.includes(c))) : [];
+    this.control(stream, { type: 'viewers', count: stream.viewers.size, codecs });
+  }
+
+  private control(stream: RelayStream, message: RelayControl): void {
+    if (stream.publisher?.readyState === stream.publisher?.OPEN) stream.publisher?.send(JSON.stringify(message));
+  }
+}

@@ -1,0 +1,146 @@
+// The server relay with real WebSockets and a synthetic stream: who may
+// connect, fan-out to many, late joiners start on a keyframe, and a viewer
+// that stops reading is cut off without slowing anyone else.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FrameKind } from '../../src/protocol/relay-frame.js';
+import { DEFAULT_RELAY_LIMITS } from '../../src/server/relay.js';
+import { ClientPool, createRoom, eventually, joinRoom, type OpenRoom } from '../helpers/client.js';
+import { frame, l1t3Layer, RelayPublisherPeer, RelayViewerPeer, videoConfig } from '../helpers/relay.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
+
+let srv: RunningServer;
+let base: string;
+const pool = new ClientPool(() => srv.wsUrl);
+const peers: { close(): void }[] = [];
+
+beforeAll(async () => {
+  // A short stall limit so the slow-viewer test need not wait the default 10 s.
+  srv = await startServer({ relay: { ...DEFAULT_RELAY_LIMITS, stallMs: 1_000 } });
+  base = `ws://127.0.0.1:${srv.port}`;
+});
+afterEach(async () => {
+  peers.splice(0).forEach((p) => p.close());
+  expect(await pool.closeAll()).toEqual([]);
+});
+afterAll(() => srv.close());
+
+async function roomWithPublisher(): Promise<{ room: OpenRoom; publisher: RelayPublisherPeer }> {
+  const room = await createRoom(await pool.connect());
+  const publisher = await RelayPublisherPeer.connect(base, room.roomId, room.token);
+  peers.push(publisher);
+  return { room, publisher };
+}
+
+/** A viewer joins over signalling, asks for the relay, and opens its relay socket. */
+async function relayViewer(room: OpenRoom, codecs = ['AV1', 'VP9', 'VP8', 'H264']): Promise<RelayViewerPeer> {
+  const client = await pool.connect();
+  await joinRoom(client, room.roomId, room.broadcaster);
+  client.send({ type: 'request_relay', room_id: room.roomId, codecs });
+  const ready = await client.next('relay_ready');
+  const requested = await room.broadcaster.next('relay_requested', { where: (m) => m.viewer_id === client.id });
+  expect(requested.codecs).toEqual(codecs);
+  expect(ready.ticket).toMatch(/^[\w-]{20,}$/);
+  const viewer = await RelayViewerPeer.connect(base, ready.ticket!);
+  peers.push(viewer);
+  return viewer;
+}
+
+describe('who may connect', () => {
+  it('publishing needs the room token', async () => {
+    const room = await createRoom(await pool.connect());
+    await expect(RelayPublisherPeer.connect(base, room.roomId, 'wrong')).rejects.toThrow(/403/);
+    await expect(RelayPublisherPeer.connect(base, '000000', room.token)).rejects.toThrow(/403/);
+  });
+
+  it('viewing needs a fresh ticket from relay_ready, good once', async () => {
+    const room = await createRoom(await pool.connect());
+    await expect(RelayViewerPeer.connect(base, 'made-up')).rejects.toThrow(/403/);
+    const client = await pool.connect();
+    await joinRoom(client, room.roomId, room.broadcaster);
+    client.send({ type: 'request_relay', room_id: room.roomId });
+    const { ticket } = await client.next('relay_ready');
+    peers.push(await RelayViewerPeer.connect(base, ticket!));
+    await expect(RelayViewerPeer.connect(base, ticket!)).rejects.toThrow(/403/);
+  });
+});
+
+describe('fan-out', () => {
+  it('every viewer gets every frame, in order, byte for byte', async () => {
+    const { room, publisher } = await roomWithPublisher();
+    const viewers = await Promise.all(Array.from({ length: 20 }, () => relayViewer(room)));
+    await publisher.send(videoConfig());
+    for (let i = 0; i < 60; i++) {
+      await publisher.send(frame(FrameKind.video, { keyframe: i % 30 === 0, layer: l1t3Layer(i), seq: i, size: 2_000 }));
+      if (i % 2 === 0) await publisher.send(frame(FrameKind.audio, { seq: i, size: 80 }));
+    }
+    for (const v of viewers) {
+      await v.waitFor(1 + 60 + 30);
+      const video = v.frames.filter((f) => f.kind === FrameKind.video);
+      expect(video.map((f) => f.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+      expect(v.frames[0]!.kind).toBe(FrameKind.videoConfig);
+    }
+    expect(srv.server.relay.viewerCount(room.roomId)).toBe(20);
+  });
+
+  it('tells the publisher how many watch and which codecs all of them decode', async () => {
+    const { room, publisher } = await roomWithPublisher();
+    await relayViewer(room, ['AV1', 'VP8', 'H264']);
+    await relayViewer(room, ['VP9', 'VP8', 'H264']);
+    await eventually(async () => expect(publisher.controls.at(-1)).toEqual({ type: 'viewers', count: 2, codecs: ['VP8', 'H264'] }));
+  });
+
+  it('a late joiner starts on the current keyframe (config, keyframe, then the rest of the GOP)', async () => {
+    const { room, publisher } = await roomWithPublisher();
+    await publisher.send(videoConfig());
+    for (let i = 0; i < 10; i++) await publisher.send(frame(FrameKind.video, { keyframe: i === 4, seq: i }));
+    // Let the server take the frames before the viewer arrives.
+    await eventually(async () => expect(srv.server.relay.counters.bytesIn).toBeGreaterThan(1_000));
+    const late = await relayViewer(room);
+    await late.waitFor(1 + 6);
+    expect(late.frames[0]!.kind).toBe(FrameKind.videoConfig);
+    expect(late.frames[1]).toMatchObject({ kind: FrameKind.video, keyframe: true, seq: 4 });
+    expect(late.frames.slice(1).map((f) => f.seq)).toEqual([4, 5, 6, 7, 8, 9]);
+  });
+
+  it('a joiner with no keyframe to start from gets none of the deltas, and the publisher is asked for a keyframe', async () => {
+    const { room, publisher } = await roomWithPublisher();
+    await publisher.send(videoConfig());
+    const viewer = await relayViewer(room);
+    await eventually(async () => expect(publisher.controls).toContainEqual({ type: 'keyframe_request' }));
+    await publisher.send(frame(FrameKind.video, { seq: 1 }));
+    await publisher.send(frame(FrameKind.video, { keyframe: true, seq: 2 }));
+    await viewer.waitFor(2);
+    expect(viewer.frames.map((f) => f.kind)).toEqual([FrameKind.videoConfig, FrameKind.video]);
+    expect(viewer.frames[1]).toMatchObject({ keyframe: true, seq: 2 });
+  });
+});
+
+describe('a viewer that falls behind', () => {
+  it('is cut off without delaying the fast viewer, and the server does not hold its backlog', async () => {
+    const { room, publisher } = await roomWithPublisher();
+    const fast = await relayViewer(room);
+    const slow = await relayViewer(room);
+    // The slow viewer stops reading: its kernel buffers fill, then the server's queue.
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    await publisher.send(videoConfig());
+    const frames = 400;
+    const size = 64 * 1024;
+    // Paced at ~13 MB/s: far more than a real stream, still easy for a reading viewer.
+    for (let i = 0; i < frames; i++) {
+      await publisher.send(frame(FrameKind.video, { keyframe: i % 30 === 0, layer: l1t3Layer(i), seq: i % 256, size }));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await fast.waitFor(1 + frames, 20_000);
+    expect(fast.frames.filter((f) => f.kind === FrameKind.video)).toHaveLength(frames);
+    // The stream goes on; the slow viewer, its queue held below the cut-off
+    // (4 MiB) by dropping, is cut off once it has stalled for stallMs.
+    const deadline = Date.now() + 15_000;
+    for (let i = 0; srv.server.relay.counters.viewersCutOff === 0 && Date.now() < deadline; i++) {
+      await publisher.send(frame(FrameKind.video, { layer: l1t3Layer(i), seq: i % 256, size: 1_000 }));
+      await new Promise((r) => setTimeout(r, 33));
+    }
+    expect(srv.server.relay.counters.viewersCutOff).toBe(1);
+    expect(srv.server.relay.viewerCount(room.roomId)).toBe(1);
+    expect(publisher.controls).toContainEqual({ type: 'keyframe_request' });
+  }, 60_000);
+});
