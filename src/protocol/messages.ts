@@ -60,6 +60,7 @@ export const clientSchemas = {
     loss: z.number().finite().min(0).max(100).optional(), // percent of packets
     jitter: ms.optional(), // ms
     freezes: z.number().int().min(0).max(1_000_000).optional(),
+    latency: ms.optional(), // ms, capture to display, where measured
     codec: z.string().max(64).optional(),
     connection_type: ConnectionType.optional(),
     relay_protocol: RelayProtocol.optional(),

@@ -40,6 +40,8 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   ticketMs: 30_000,
 };
 
+const KEYFRAME_REQUEST = JSON.stringify({ type: 'keyframe_request' } satisfies RelayControl);
+
 /** Max temporal layer id in use (L1T3 has layers 0, 1, 2). */
 const TOP_LAYER = 2;
 
@@ -237,7 +239,10 @@ export class RelayHub {
       this.tellPublisher(stream);
     });
     ws.on('error', () => ws.terminate());
-    // Viewers only listen; anything they send is ignored.
+    // A viewer says one thing: its decoder lost the picture and needs a keyframe.
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary && data.toString() === KEYFRAME_REQUEST) this.requestKeyframe(stream);
+    });
     this.startViewer(stream, viewer);
     this.tellPublisher(stream);
   }

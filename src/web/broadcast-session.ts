@@ -5,7 +5,8 @@
 import type { ServerMessageOf, StatsSummary } from '../protocol/messages.js';
 import { Emitter } from './emitter.js';
 import { audioConstraints, orderCodecs, PRESETS, videoConstraints, type Quality } from './media.js';
-import { StatsSampler, type PathInfo, type Sample } from './peer-stats.js';
+import { RELAY_PATH, StatsSampler, type PathInfo, type Sample } from './peer-stats.js';
+import { RelayPublisher, type RelayPublisherStats } from './relay-publisher.js';
 import { candidateInit, type SignalingClient } from './signaling.js';
 import { median } from '../protocol/stats-math.js';
 
@@ -60,8 +61,16 @@ interface ViewerLink {
   pendingCandidates: RTCIceCandidateInit[];
 }
 
+/** How viewers are served: P2P first then the server relay (auto), or always one of them. */
+export type Topology = 'auto' | 'p2p' | 'relay';
+
+/** P2P viewers before further ones go to the relay, unless measurements say stop sooner. */
+export const DEFAULT_MAX_P2P = 4;
+
 export interface BroadcastOptions {
   quality: Quality;
+  topology?: Topology;
+  maxP2P?: number;
   cameraId?: string;
   microphoneId?: string;
   /** Take back a room after a reload or a dropped connection. */
@@ -74,6 +83,12 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   quality: Quality;
   room: RoomCredentials | null = null;
   private readonly links = new Map<string, ViewerLink>();
+  /** Viewers served by the server relay (no peer connection of ours). */
+  private readonly relayViewers = new Set<string>();
+  private publisher: RelayPublisher | null = null;
+  private publisherStats: RelayPublisherStats | null = null;
+  /** Consecutive stats samples in which the encoder said it was CPU-bound. */
+  private cpuLimitedSamples = 0;
   private readonly unsubscribe: (() => void)[] = [];
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private ended = false;
@@ -118,7 +133,11 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       this.unsubscribe.push(this.signaling.on(type, handlers[type] as never));
     const handlers = {
       viewer_joined: (m: ServerMessageOf<'viewer_joined'>) => this.addViewer(m.viewer_id),
-      viewer_left: (m: ServerMessageOf<'viewer_left'>) => this.removeViewer(m.viewer_id),
+      viewer_left: (m: ServerMessageOf<'viewer_left'>) => {
+        this.relayViewers.delete(m.viewer_id);
+        this.removeViewer(m.viewer_id);
+      },
+      relay_requested: (m: ServerMessageOf<'relay_requested'>) => this.serveByRelay(m.viewer_id),
       answer: (m: ServerMessageOf<'answer'>) => this.onAnswer(m),
       ice_candidate: (m: ServerMessageOf<'ice_candidate'>) => this.onCandidate(m),
       stats_summary: (m: ServerMessageOf<'stats_summary'>) => this.emit('summary', m),
@@ -127,6 +146,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
         if (!reconnect || !this.room) return;
         // Our client id changed: the server will announce every viewer again.
         this.closeAllLinks();
+        this.relayViewers.clear();
         this.signaling.send({ type: 'create_room', room_id: this.room.roomId, room_token: this.room.token });
         this.emit('connection', 'online');
       },
@@ -166,6 +186,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     const stream = this.stream;
     if (!stream) return;
     await Promise.all([...this.links.values()].map((l) => this.sender(l, kind)?.replaceTrack(track)));
+    this.publisher?.replaceTrack(track, kind);
     for (const old of kind === 'video' ? stream.getVideoTracks() : stream.getAudioTracks()) {
       stream.removeTrack(old);
       old.stop();
@@ -180,6 +201,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     const track = this.videoTrack;
     if (track) await track.applyConstraints(videoConstraints(quality));
     await Promise.all([...this.links.values()].map((l) => this.applyBitrate(l)));
+    this.publisher?.setQuality(quality);
     if (this.stream) this.emit('preview', this.stream);
   }
 
@@ -218,6 +240,12 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     const stream = this.stream;
     if (!stream || this.ended) return;
     this.removeViewer(viewerId, false);
+    if (this.relayFirst()) {
+      this.signaling.send({ type: 'assign_relay', viewer_id: viewerId });
+      this.relayViewers.add(viewerId);
+      this.emitViewers();
+      return;
+    }
     const pc = new RTCPeerConnection({ iceServers: this.signaling.iceServers, bundlePolicy: 'max-bundle' });
     const link: ViewerLink = { id: viewerId, pc, sampler: new StatsSampler(pc, 'outbound'), last: null, chain: Promise.resolve(), pendingCandidates: [] };
     this.links.set(viewerId, link);
@@ -241,6 +269,40 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       const sdp = pc.localDescription!;
       this.signaling.send({ type: 'offer', target_id: viewerId, sdp: { type: 'offer', sdp: sdp.sdp } });
     });
+    this.emitViewers();
+  }
+
+  /**
+   * Whether a new viewer goes to the server relay instead of P2P: by the
+   * room's choice, or because this browser's encoder or uplink is already the
+   * limit (each P2P viewer costs one more encode and one more upload).
+   */
+  private relayFirst(): boolean {
+    const topology = this.options.topology ?? 'auto';
+    if (topology !== 'auto') return topology === 'relay';
+    const p2p = this.links.size;
+    if (p2p >= (this.options.maxP2P ?? DEFAULT_MAX_P2P)) return true;
+    if (p2p === 0) return false;
+    // CPU-bound for 5 s in a row: another encoder would make everyone's picture worse.
+    if (this.cpuLimitedSamples >= 5) return true;
+    const samples = [...this.links.values()].map((l) => l.last).filter((x): x is Sample => x !== null);
+    const target = PRESETS[this.quality].maxBitrate / 1000;
+    const starved = samples.filter((x) => x.qualityLimitation === 'bandwidth' && x.videoBitrate < target / 2);
+    return samples.length > 0 && starved.length === samples.length;
+  }
+
+  /** Serve one viewer through the server relay: start publishing if we are not already. */
+  private serveByRelay(viewerId: string): void {
+    if (!this.room || !this.stream || this.ended) return;
+    this.removeViewer(viewerId, false);
+    this.relayViewers.add(viewerId);
+    if (!this.publisher) {
+      const url = this.signaling.endpoint('/relay', { role: 'publish', room: this.room.roomId, token: this.room.token });
+      this.publisher = new RelayPublisher(url, this.stream, this.quality);
+      this.publisher.on('stats', (s) => (this.publisherStats = s));
+      this.publisher.on('error', (e) => this.emit('error', { code: 'relay', message: e.message }));
+      this.publisher.start();
+    }
     this.emitViewers();
   }
 
@@ -312,8 +374,17 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     };
   }
 
+  private relayViewerInfo(id: string): ViewerInfo {
+    const s = this.publisherStats;
+    return { id, state: 'connected', path: RELAY_PATH, bitrate: s?.bitrate ?? 0, ...(s?.codec ? { codec: s.codec } : {}) };
+  }
+
+  private allViewers(): ViewerInfo[] {
+    return [...[...this.links.values()].map((l) => this.viewerInfo(l)), ...[...this.relayViewers].map((id) => this.relayViewerInfo(id))];
+  }
+
   private emitViewers(): void {
-    this.emit('viewers', [...this.links.values()].map((l) => this.viewerInfo(l)));
+    this.emit('viewers', this.allViewers());
   }
 
   private async sampleStats(): Promise<void> {
@@ -324,21 +395,24 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       }),
     );
     const samples = links.map((l) => l.last).filter((s): s is Sample => s !== null);
+    this.cpuLimitedSamples = samples.some((s) => s.qualityLimitation === 'cpu') ? this.cpuLimitedSamples + 1 : 0;
+    const relay = this.relayViewers.size ? this.publisherStats : null;
     const settings = this.videoTrack?.getSettings();
     const lead = samples.find((s) => s.fps !== undefined);
     const available = samples.map((s) => s.availableBitrate).filter((v): v is number => v !== undefined);
     const rtts = samples.map((s) => s.rtt).filter((v): v is number => v !== undefined);
     const losses = samples.map((s) => s.loss).filter((v): v is number => v !== undefined);
     const stats: BroadcastStats = {
-      upload: samples.reduce((sum, s) => sum + s.bitrate, 0),
-      bitrate: Math.round(median(samples.map((s) => s.bitrate)) ?? 0),
+      // The relay stream is uploaded once, whatever the number of relay viewers.
+      upload: samples.reduce((sum, s) => sum + s.bitrate, 0) + (relay?.bitrate ?? 0),
+      bitrate: Math.round(median(samples.map((s) => s.bitrate)) ?? relay?.bitrate ?? 0),
       ...(available.length ? { availableBitrate: Math.min(...available) } : {}),
-      fps: lead?.fps ?? settings?.frameRate,
+      fps: lead?.fps ?? relay?.fps ?? settings?.frameRate,
       width: lead?.width ?? settings?.width,
       height: lead?.height ?? settings?.height,
-      ...(lead?.codec ? { codec: lead.codec } : {}),
+      codec: lead?.codec ?? relay?.codec ?? undefined,
       ...(lead?.qualityLimitation ? { qualityLimitation: lead.qualityLimitation } : {}),
-      viewers: links.map((l) => this.viewerInfo(l)),
+      viewers: this.allViewers(),
     };
     this.emit('stats', stats);
     this.emitViewers();
@@ -368,6 +442,9 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.unsubscribe.splice(0).forEach((off) => off());
     this.closeAllLinks();
+    this.relayViewers.clear();
+    this.publisher?.stop();
+    this.publisher = null;
     this.stream?.getTracks().forEach((t) => t.stop());
     this.room = null;
     this.emit('ended', { reason });

@@ -66,6 +66,9 @@ const zh = {
   cam_busy: '摄像头正被其他程序占用，请关闭它后重试。',
   cam_insecure: '浏览器只允许在 HTTPS 或 localhost 上使用摄像头。请用 https:// 地址打开本页。',
   cam_unknown: '无法打开摄像头：{message}',
+  latency: '延迟',
+  via_server: '经服务器中转',
+  relay_unsupported: '这个浏览器无法通过服务器中转观看（需要 WebCodecs）。请换用最新版 Chrome 或 Edge。',
   language: 'English',
 } as const;
 
@@ -136,6 +139,9 @@ const en: Record<MessageKey, string> = {
   cam_busy: 'The camera is in use by another program. Close it and try again.',
   cam_insecure: 'Browsers allow the camera only on HTTPS or localhost. Open this page with an https:// address.',
   cam_unknown: 'Could not open the camera: {message}',
+  latency: 'Latency',
+  via_server: 'through the server',
+  relay_unsupported: 'This browser cannot watch through the server relay (it needs WebCodecs). Try a recent Chrome or Edge.',
   language: '中文',
 };
 

@@ -18,12 +18,15 @@ setLang(currentLang());
 
 let dispose: (() => void) | null = null;
 
+/** Options may sit in the query (`/?via=relay#/watch/123456`) or after the hash path (`#/watch/123456?via=relay`). */
 function route(): void {
   dispose?.();
-  const hash = location.hash.replace(/^#/, '') || '/';
-  const watch = /^\/watch(?:\/(\d{6}))?\/?$/.exec(hash);
-  if (hash === '/broadcast') dispose = renderBroadcastPage(main);
-  else if (watch) dispose = renderWatchPage(main, watch[1] ?? null);
+  const [path = '/', query = ''] = (location.hash.replace(/^#/, '') || '/').split('?');
+  const params = new URLSearchParams(location.search);
+  new URLSearchParams(query).forEach((value, key) => params.set(key, value));
+  const watch = /^\/watch(?:\/(\d{6}))?\/?$/.exec(path);
+  if (path === '/broadcast') dispose = renderBroadcastPage(main, params);
+  else if (watch) dispose = renderWatchPage(main, watch[1] ?? null, params);
   else dispose = renderHomePage(main);
 }
 

@@ -32,8 +32,13 @@ export interface Sample {
   framesDecoded?: number;
   qualityLimitation?: string;
   encoder?: string;
+  /** Capture to display, ms, where it can be measured (the relay path). */
+  latency?: number;
   path: PathInfo | null;
 }
+
+/** The path of a viewer served by the server relay. */
+export const RELAY_PATH: PathInfo = { type: 'relay', localCandidate: 'server', remoteCandidate: 'server', protocol: 'websocket' };
 
 type Stat = Record<string, unknown> & { type: string; id: string };
 

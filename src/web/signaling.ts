@@ -48,6 +48,14 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     super();
   }
 
+  /** Another WebSocket endpoint of the same server (e.g. /relay). */
+  endpoint(path: string, params: Record<string, string>): string {
+    const url = new URL(this.url);
+    url.pathname = path;
+    url.search = new URLSearchParams(params).toString();
+    return url.toString();
+  }
+
   get connected(): boolean {
     return this.socket?.readyState === WebSocket.OPEN && this.clientId !== null;
   }

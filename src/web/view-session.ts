@@ -2,7 +2,9 @@
 // offer, surface the stream, and sample what is received every second.
 import type { ServerMessageOf, StatsSummary } from '../protocol/messages.js';
 import { Emitter } from './emitter.js';
-import { StatsSampler, type Sample } from './peer-stats.js';
+import { RELAY_PATH, StatsSampler, type Sample } from './peer-stats.js';
+import { decodableCodecs } from './relay-codecs.js';
+import { RelayPlayer, relaySupported } from './relay-player.js';
 import { candidateInit, type SignalingClient } from './signaling.js';
 
 export type ViewState =
@@ -30,13 +32,23 @@ export function sdpSessionId(sdp: string): string | null {
   return /^o=\S+ (\d+) /m.exec(sdp)?.[1] ?? null;
 }
 
+export interface ViewOptions {
+  statsIntervalMs?: number;
+  /** Skip P2P and TURN: watch through the server relay from the start (`?via=relay`). */
+  forceRelay?: boolean;
+}
+
 export class ViewSession extends Emitter<ViewEvents> {
   state: ViewState = 'joining';
   roomId: string | null = null;
   private pc: RTCPeerConnection | null = null;
+  private relay: RelayPlayer | null = null;
+  /** Set from the moment the relay is asked for: offers are then ignored. */
+  private onRelay = false;
   private remoteSession: string | null = null;
   private broadcasterId: string | null = null;
   private sampler: StatsSampler | null = null;
+  private lastRelaySample: Sample | null = null;
   private pendingCandidates: RTCIceCandidateInit[] = [];
   private chain: Promise<void> = Promise.resolve();
   private statsTimer: ReturnType<typeof setInterval> | null = null;
@@ -44,7 +56,7 @@ export class ViewSession extends Emitter<ViewEvents> {
 
   constructor(
     private readonly signaling: SignalingClient,
-    private readonly statsIntervalMs = 1000,
+    private readonly options: ViewOptions = {},
   ) {
     super();
   }
@@ -71,8 +83,59 @@ export class ViewSession extends Emitter<ViewEvents> {
     });
     this.roomId = joined.room_id;
     this.broadcasterId = joined.broadcaster_id;
-    this.statsTimer = setInterval(() => void this.sampleStats(), this.statsIntervalMs);
+    this.statsTimer = setInterval(() => void this.sampleStats(), this.options.statsIntervalMs ?? 1000);
     this.emit('joined', { roomId: joined.room_id, broadcasterId: joined.broadcaster_id });
+    if (this.options.forceRelay) void this.useRelay();
+  }
+
+  /**
+   * Watch through the server relay: the last rung of the ladder, the
+   * broadcaster's choice (use_relay), or the user's (?via=relay). The current
+   * picture stays until the relay's first frame replaces it.
+   */
+  async useRelay(): Promise<void> {
+    if (this.onRelay || !this.roomId) return;
+    if (!relaySupported()) {
+      this.emit('error', { code: 'relay_unsupported', message: 'this browser cannot play the server relay (no WebCodecs track generator)' });
+      return;
+    }
+    this.onRelay = true;
+    this.signaling.send({ type: 'request_relay', room_id: this.roomId, codecs: await decodableCodecs() });
+  }
+
+  private startRelay(ticket: string): void {
+    this.relay?.stop();
+    const player = new RelayPlayer(this.signaling.endpoint('/relay', { role: 'view', ticket }));
+    this.relay = player;
+    player.on('stream', (stream) => {
+      // The relay has a picture: now the peer connection can go.
+      this.pc?.close();
+      this.pc = null;
+      this.sampler = null;
+      this.emit('stream', stream);
+      this.setState('playing');
+    });
+    player.on('stats', (s) => {
+      this.lastRelaySample = {
+        at: performance.now(),
+        bitrate: s.bitrate,
+        videoBitrate: s.bitrate,
+        fps: s.fps,
+        width: s.width,
+        height: s.height,
+        codec: s.codec,
+        latency: s.latency,
+        path: RELAY_PATH,
+      };
+    });
+    player.on('closed', () => {
+      if (this.relay !== player || this.state === 'closed') return;
+      // The server dropped us (restart, fell too far behind): ask again.
+      this.relay = null;
+      this.onRelay = false;
+      setTimeout(() => void this.useRelay(), 1_000);
+    });
+    player.start();
   }
 
   leave(): void {
@@ -86,6 +149,10 @@ export class ViewSession extends Emitter<ViewEvents> {
       this.signaling.on('ice_candidate', (m) => this.onCandidate(m)),
       this.signaling.on('stats_summary', (m) => this.emit('summary', m)),
       this.signaling.on('broadcaster_left', () => this.setState('waiting')),
+      this.signaling.on('use_relay', () => void this.useRelay()),
+      this.signaling.on('relay_ready', (m) => {
+        if (this.onRelay && m.ticket) this.startRelay(m.ticket);
+      }),
       this.signaling.on('broadcaster_returned', (m) => {
         this.broadcasterId = m.broadcaster_id;
         this.setState('connecting');
@@ -97,8 +164,13 @@ export class ViewSession extends Emitter<ViewEvents> {
       this.signaling.on('disconnected', () => this.emit('connection', 'reconnecting')),
       this.signaling.on('connected', ({ reconnect }) => {
         if (!reconnect || !this.roomId) return;
-        // A new client id: join again; the broadcaster answers with a fresh offer.
+        // A new client id: join again; the broadcaster answers with a fresh
+        // offer, or, on the relay, we ask for a new ticket.
         this.signaling.send({ type: 'join_room', room_id: this.roomId });
+        if (this.onRelay) {
+          this.onRelay = false;
+          void this.useRelay();
+        }
         this.emit('connection', 'online');
       }),
     ];
@@ -106,7 +178,7 @@ export class ViewSession extends Emitter<ViewEvents> {
   }
 
   private onOffer(m: ServerMessageOf<'offer'>): void {
-    if (this.broadcasterId && m.from_id !== this.broadcasterId) return;
+    if (this.onRelay || (this.broadcasterId && m.from_id !== this.broadcasterId)) return;
     const session = sdpSessionId(m.sdp.sdp);
     // An offer from a new RTCPeerConnection (the broadcaster reloaded or
     // reconnected) replaces ours; one from the same connection renegotiates it.
@@ -157,8 +229,7 @@ export class ViewSession extends Emitter<ViewEvents> {
   }
 
   private async sampleStats(): Promise<void> {
-    if (!this.sampler) return;
-    const sample = await this.sampler.sample().catch(() => null);
+    const sample = this.relay ? this.lastRelaySample : await this.sampler?.sample().catch(() => null);
     if (!sample) return;
     this.emit('stats', sample);
     // Undefined fields vanish in JSON, so the report carries only what was measured.
@@ -173,6 +244,7 @@ export class ViewSession extends Emitter<ViewEvents> {
       loss: sample.loss,
       jitter: sample.jitter,
       freezes: sample.freezes,
+      latency: sample.latency,
       codec: sample.codec,
       connection_type: sample.path?.type,
       relay_protocol: sample.path?.relayProtocol,
@@ -190,6 +262,8 @@ export class ViewSession extends Emitter<ViewEvents> {
     this.unsubscribe.splice(0).forEach((off) => off());
     this.pc?.close();
     this.pc = null;
+    this.relay?.stop();
+    this.relay = null;
     this.setState('closed');
   }
 }

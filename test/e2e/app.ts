@@ -119,3 +119,24 @@ export async function numberIn(page: Page, testid: string): Promise<number> {
   const match = /\d+/.exec(text);
   return match ? Number(match[0]) : Number.NaN;
 }
+
+/** RMS level of the audio that a page's video element plays, measured over ~1 s with an analyser. */
+export async function audioLevel(page: Page, testid: string): Promise<number> {
+  return page.evaluate(async (id) => {
+    const v = document.querySelector<HTMLVideoElement>(`[data-testid=${id}]`)!;
+    const stream = v.srcObject as MediaStream;
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const analyser = ctx.createAnalyser();
+    ctx.createMediaStreamSource(stream).connect(analyser);
+    const buf = new Float32Array(analyser.fftSize);
+    let peak = 0;
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      analyser.getFloatTimeDomainData(buf);
+      peak = Math.max(peak, Math.sqrt(buf.reduce((s, x) => s + x * x, 0) / buf.length));
+    }
+    await ctx.close();
+    return peak;
+  }, testid);
+}

@@ -1,6 +1,6 @@
 // The broadcaster's page: preview, device and quality choice, then the room
 // code, the share link, live statistics and the viewers' connections.
-import { BroadcastSession, type BroadcastStats, type RoomCredentials, type ViewerInfo } from '../broadcast-session.js';
+import { BroadcastSession, type BroadcastStats, type RoomCredentials, type Topology, type ViewerInfo } from '../broadcast-session.js';
 import { t, translate } from '../i18n.js';
 import { classifyMediaError, isQuality, listDevices, QUALITIES, type Quality } from '../media.js';
 import { SignalingClient } from '../signaling.js';
@@ -24,7 +24,17 @@ function loadSaved(): Saved | null {
   }
 }
 
-export function renderBroadcastPage(root: HTMLElement): () => void {
+function topologyFrom(params: URLSearchParams): { topology?: Topology; maxP2P?: number } {
+  const topology = params.get('topology');
+  const cap = Number(params.get('p2p'));
+  return {
+    ...(topology === 'auto' || topology === 'p2p' || topology === 'relay' ? { topology } : {}),
+    ...(params.has('p2p') && Number.isInteger(cap) && cap >= 0 ? { maxP2P: cap } : {}),
+  };
+}
+
+/** `?topology=auto|p2p|relay` chooses how viewers are served; `?p2p=N` caps the P2P viewers. */
+export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams): () => void {
   const signaling = new SignalingClient();
   const saved = loadSaved();
   let session: BroadcastSession | null = null;
@@ -120,6 +130,7 @@ export function renderBroadcastPage(root: HTMLElement): () => void {
     const quality = qualitySelect.value as Quality;
     session = new BroadcastSession(signaling, {
       quality,
+      ...topologyFrom(params),
       ...(saved?.cameraId ? { cameraId: saved.cameraId } : {}),
       ...(saved ? { resume: saved } : {}),
     });

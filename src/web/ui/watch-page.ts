@@ -14,7 +14,8 @@ const REASONS: Record<string, MessageKey> = {
   server_shutdown: 'reason_server_shutdown',
 };
 
-export function renderWatchPage(root: HTMLElement, initialCode: string | null): () => void {
+/** `?via=relay` watches through the server relay from the start. */
+export function renderWatchPage(root: HTMLElement, initialCode: string | null, params: URLSearchParams): () => void {
   const signaling = new SignalingClient();
   let session: ViewSession | null = null;
 
@@ -45,6 +46,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null): 
     { key: 'codec' },
     { key: 'rtt' },
     { key: 'loss' },
+    { key: 'latency' },
   ]);
   const player = h(
     'section',
@@ -77,15 +79,18 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null): 
 
   function onStats(s: Sample): void {
     bitrate.textContent = String(s.bitrate);
-    connectionType.textContent = s.path
-      ? `${s.path.type} · ${s.path.localCandidate} ↔ ${s.path.remoteCandidate} (${s.path.relayProtocol ?? s.path.protocol})`
-      : '—';
+    connectionType.textContent = !s.path
+      ? '—'
+      : s.path.type === 'relay'
+        ? `relay · ${t('via_server')}`
+        : `${s.path.type} · ${s.path.localCandidate} ↔ ${s.path.remoteCandidate} (${s.path.relayProtocol ?? s.path.protocol})`;
     panel.set('network_speed', formatBitrate(s.availableBitrate));
     panel.set('resolution', s.width && s.height ? `${s.width}×${s.height}` : '—');
     panel.set('fps', orDash(s.fps === undefined ? undefined : Math.round(s.fps)));
     panel.set('codec', orDash(s.codec));
     panel.set('rtt', orDash(s.rtt, ' ms'));
     panel.set('loss', orDash(s.loss, ' %'));
+    panel.set('latency', orDash(s.latency, ' ms'));
     panel.plot(s.bitrate, s.availableBitrate);
   }
 
@@ -95,7 +100,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null): 
       return;
     }
     session?.leave();
-    const s = new ViewSession(signaling);
+    const s = new ViewSession(signaling, { forceRelay: params.get('via') === 'relay' });
     session = s;
     s.on('state', onState);
     s.on('stream', (stream) => {
@@ -110,6 +115,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null): 
       if (state === 'reconnecting') showError(error, t('reconnecting'));
       else show(error, false);
     });
+    s.on('error', (e) => showError(error, e.code === 'relay_unsupported' ? t('relay_unsupported') : t('err_generic', { message: e.message })));
     s.on('closed', ({ reason }) => {
       showError(error, t(REASONS[reason] ?? 'state_closed'));
       video.srcObject = null;
@@ -123,7 +129,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null): 
       show(player, true);
       roomLabel.textContent = code;
       onState(s.state);
-      history.replaceState(null, '', `#/watch/${code}`);
+      history.replaceState(null, '', `#/watch/${code}${params.get('via') === 'relay' ? '?via=relay' : ''}`);
     } catch (err) {
       const e = err as Error & { code?: string };
       showError(error, e.code ? describeServerError(e.code, e.message, code) : t('server_unreachable'));

@@ -1,0 +1,74 @@
+// The server relay in real Chromium: a viewer forced onto it, viewers beyond
+// the P2P cap, and a slow relay viewer next to a fast one.
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { launchChromium, newPage } from './browser.js';
+import { audioLevel, expectAdvancing, goLive, instrumentPeerConnections, numberIn, pcCount, videoHeight, waitForFrames } from './app.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+let server: RunningServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+async function open(): Promise<Page> {
+  const { context, page } = await newPage(browser, server.httpUrl);
+  await context.addInitScript(instrumentPeerConnections);
+  contexts.push(context);
+  return page;
+}
+
+beforeAll(async () => {
+  server = await startServer({ staticDir: path.join(ROOT, 'dist/web') });
+  browser = await launchChromium();
+});
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('server relay', () => {
+  it('a viewer forced onto the relay (?via=relay) sees and hears the broadcast, with no peer connection', async () => {
+    const broadcaster = await open();
+    const code = await goLive(broadcaster, '480p');
+    const viewer = await open();
+    const t0 = Date.now();
+    await viewer.goto(`/#/watch/${code}?via=relay`);
+    await waitForFrames(viewer, 'remote-video');
+    console.log(`relay: first frame ${Date.now() - t0} ms after opening the link`);
+    expect(await pcCount(viewer)).toBe(0);
+    await expect.poll(() => viewer.getByTestId('connection-type').textContent(), { timeout: 10_000 }).toContain('relay');
+    await expect.poll(() => videoHeight(viewer, 'remote-video'), { timeout: 10_000 }).toBe(480);
+    await viewer.getByTestId('unmute').click();
+    await expect.poll(() => audioLevel(viewer, 'remote-video'), { timeout: 15_000 }).toBeGreaterThan(0.001);
+    await expect.poll(() => numberIn(viewer, 'bitrate'), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => broadcaster.getByTestId('connection-type').textContent(), { timeout: 10_000 }).toContain('relay');
+  });
+
+  it('with a P2P cap of 1, the second and third viewers land on the relay and all three play', async () => {
+    const broadcaster = await open();
+    await broadcaster.goto('/#/broadcast?p2p=1');
+    await broadcaster.getByTestId('quality-select').selectOption('480p');
+    await broadcaster.getByTestId('go-live').click();
+    await expect.poll(async () => (await broadcaster.getByTestId('room-code').textContent())?.trim(), { timeout: 15_000 }).toMatch(/^\d{6}$/);
+    const code = (await broadcaster.getByTestId('room-code').textContent())!.trim();
+    const viewers: Page[] = [];
+    for (let i = 0; i < 3; i++) {
+      const v = await open();
+      await v.goto(`/#/watch/${code}`);
+      await waitForFrames(v, 'remote-video');
+      viewers.push(v);
+    }
+    const paths = await Promise.all(viewers.map((v) => v.getByTestId('connection-type').textContent()));
+    expect(paths[0]).toContain('p2p');
+    expect(paths[1]).toContain('relay');
+    expect(paths[2]).toContain('relay');
+    for (const v of viewers) await expectAdvancing(v, 'remote-video');
+    await expect.poll(() => broadcaster.getByTestId('connection-type').textContent(), { timeout: 10_000 }).toMatch(/p2p ×1.*relay ×2/);
+    await expect.poll(() => numberIn(broadcaster, 'viewer-count')).toBe(3);
+  });
+});
