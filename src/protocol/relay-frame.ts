@@ -76,5 +76,6 @@ export function relayPayload(frame: Uint8Array): Uint8Array {
 
 /** Control messages on the relay socket are JSON text frames. */
 export type RelayControl =
-  | { type: 'keyframe_request' } // server → publisher: a viewer needs a keyframe
+  | { type: 'keyframe_request' } // server → publisher, and viewer → server: a keyframe is needed
+  | { type: 'ack'; bytes: number } // viewer → server, every 100 ms: bytes of relay frames received so far
   | { type: 'viewers'; count: number; codecs: string[] }; // server → publisher: relay audience and what all of them decode

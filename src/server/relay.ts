@@ -11,14 +11,19 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { FrameKind, RELAY_FRAME_VERSION, RELAY_HEADER_BYTES, type RelayControl } from '../protocol/relay-frame.js';
 import type { RoomRegistry } from './rooms.js';
 
+// How far behind a viewer is: the bytes sent to it that it has not yet
+// acknowledged (or, for a viewer that does not acknowledge, the bytes still in
+// our socket buffer), expressed in milliseconds of the stream at its current
+// rate. Kernel socket buffers on a fast LAN hold seconds of video, so the
+// acknowledgements, not the socket, are what show a slow viewer early.
 export interface RelayLimits {
-  /** Backlog (bytes queued to a viewer) above which the top temporal layer is dropped. */
-  dropTopLayerBytes: number;
+  /** Backlog above which the top temporal layer is dropped. */
+  dropTopLayerMs: number;
   /** Above this, only the base layer goes out. */
-  baseLayerOnlyBytes: number;
+  baseLayerOnlyMs: number;
   /** Above this, video stops until the next keyframe (and one is requested). */
-  waitForKeyframeBytes: number;
-  /** Above this, or above waitForKeyframeBytes for stallMs, the viewer is cut off. */
+  waitForKeyframeMs: number;
+  /** Above this many bytes in flight, or behind waitForKeyframeMs for stallMs, the viewer is cut off. */
   cutOffBytes: number;
   stallMs: number;
   /** A GOP larger than this is not kept for late joiners; they wait for a keyframe instead. */
@@ -30,9 +35,9 @@ export interface RelayLimits {
 }
 
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
-  dropTopLayerBytes: 64 * 1024,
-  baseLayerOnlyBytes: 192 * 1024,
-  waitForKeyframeBytes: 512 * 1024,
+  dropTopLayerMs: 150,
+  baseLayerOnlyMs: 300,
+  waitForKeyframeMs: 700,
   cutOffBytes: 4 * 1024 * 1024,
   stallMs: 10_000,
   maxGopBytes: 8 * 1024 * 1024,
@@ -41,9 +46,16 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
 };
 
 const KEYFRAME_REQUEST = JSON.stringify({ type: 'keyframe_request' } satisfies RelayControl);
+/** {"type":"ack","bytes":N}, matched without a JSON parse: it comes ten times a second from every viewer. */
+const ACK_PATTERN = /^\{"type":"ack","bytes":(\d{1,15})\}$/;
 
 /** Max temporal layer id in use (L1T3 has layers 0, 1, 2). */
 const TOP_LAYER = 2;
+/** The stream rate's floor, bytes per ms (32 kbit/s), and what is assumed until measured (1 Mbit/s). */
+const MIN_RATE = 4;
+const INITIAL_RATE = 125;
+/** The rate is re-measured over windows this long, averaged with the previous value. */
+const RATE_WINDOW_MS = 250;
 
 /** What fan-out needs to remember about one viewer between frames. */
 export interface ViewerPacing {
@@ -53,8 +65,10 @@ export interface ViewerPacing {
 }
 
 export interface FrameArrival {
-  /** Bytes already queued to this viewer. */
-  backlog: number;
+  /** How far behind the viewer is, in ms of the stream. */
+  backlogMs: number;
+  /** Bytes sent to it and not yet acknowledged (or still buffered here). */
+  backlogBytes: number;
   now: number;
   kind: number | undefined;
   keyframe: boolean;
@@ -66,22 +80,24 @@ export interface FrameArrival {
  * the viewer's pacing state. Pure apart from that, so it is tested alone.
  */
 export function decideDelivery(v: ViewerPacing, f: FrameArrival, L: RelayLimits): 'send' | 'drop' | 'cut_off' {
-  if (f.backlog > L.waitForKeyframeBytes) {
+  const behind = f.backlogMs > L.waitForKeyframeMs;
+  if (f.backlogBytes > L.cutOffBytes) return 'cut_off';
+  if (behind) {
     v.stalledSince ||= f.now;
-    if (f.backlog > L.cutOffBytes || f.now - v.stalledSince > L.stallMs) return 'cut_off';
+    if (f.now - v.stalledSince > L.stallMs) return 'cut_off';
   } else {
     v.stalledSince = 0;
   }
   if (f.kind === FrameKind.video) {
-    if (f.keyframe && f.backlog <= L.waitForKeyframeBytes) v.waitingForKeyframe = false;
-    if (f.backlog > L.waitForKeyframeBytes) v.waitingForKeyframe = true;
+    if (f.keyframe && !behind) v.waitingForKeyframe = false;
+    if (behind) v.waitingForKeyframe = true;
     if (v.waitingForKeyframe) return 'drop';
     // The layer ceiling moves only on base-layer frames, so a frame is never
     // sent without the frames it references.
-    if (f.layer === 0) v.maxLayer = f.backlog > L.baseLayerOnlyBytes ? 0 : f.backlog > L.dropTopLayerBytes ? 1 : TOP_LAYER;
+    if (f.layer === 0) v.maxLayer = f.backlogMs > L.baseLayerOnlyMs ? 0 : f.backlogMs > L.dropTopLayerMs ? 1 : TOP_LAYER;
     return f.layer > v.maxLayer ? 'drop' : 'send';
   }
-  if (f.kind === FrameKind.audio && f.backlog > L.waitForKeyframeBytes) return 'drop';
+  if (f.kind === FrameKind.audio && behind) return 'drop';
   return 'send';
 }
 
@@ -91,6 +107,14 @@ class RelayViewer implements ViewerPacing {
   stalledSince = 0;
   framesSent = 0;
   framesDropped = 0;
+  bytesSent = 0;
+  /** Total bytes the viewer says it has received; -1 until its first acknowledgement. */
+  bytesAcked = -1;
+
+  get backlogBytes(): number {
+    const unacked = this.bytesAcked < 0 ? 0 : this.bytesSent - this.bytesAcked;
+    return Math.max(this.socket.bufferedAmount, unacked);
+  }
 
   constructor(
     readonly id: string,
@@ -109,6 +133,20 @@ class RelayStream {
   gopComplete = false;
   lastKeyframeRequest = 0;
   readonly viewers = new Map<string, RelayViewer>();
+  /** The stream's rate, bytes per ms. */
+  rate = INITIAL_RATE;
+  private windowStart = 0;
+  private windowBytes = 0;
+
+  measure(bytes: number, now: number): void {
+    if (!this.windowStart) this.windowStart = now;
+    this.windowBytes += bytes;
+    const elapsed = now - this.windowStart;
+    if (elapsed < RATE_WINDOW_MS) return;
+    this.rate = Math.max(MIN_RATE, (this.rate + this.windowBytes / elapsed) / 2);
+    this.windowStart = now;
+    this.windowBytes = 0;
+  }
 
   constructor(readonly roomId: string) {}
 }
@@ -239,9 +277,14 @@ export class RelayHub {
       this.tellPublisher(stream);
     });
     ws.on('error', () => ws.terminate());
-    // A viewer says one thing: its decoder lost the picture and needs a keyframe.
+    // A viewer says two things: how many bytes it has received (every 100 ms),
+    // and that its decoder lost the picture and needs a keyframe.
     ws.on('message', (data, isBinary) => {
-      if (!isBinary && data.toString() === KEYFRAME_REQUEST) this.requestKeyframe(stream);
+      if (isBinary) return;
+      const text = data.toString();
+      if (text === KEYFRAME_REQUEST) return this.requestKeyframe(stream);
+      const ack = ACK_PATTERN.exec(text);
+      if (ack) viewer.bytesAcked = Math.min(Number(ack[1]), viewer.bytesSent);
     });
     this.startViewer(stream, viewer);
     this.tellPublisher(stream);
@@ -262,6 +305,8 @@ export class RelayHub {
   private publish(stream: RelayStream, frame: Buffer): void {
     if (frame.length < RELAY_HEADER_BYTES || frame[0] !== RELAY_FRAME_VERSION) return;
     this.counters.bytesIn += frame.length;
+    const now = Date.now();
+    stream.measure(frame.length, now);
     const kind = frame[1];
     const keyframe = (frame[2]! & 1) === 1;
     const layer = (frame[2]! >> 4) & 3;
@@ -277,7 +322,7 @@ export class RelayHub {
     } else if (kind !== FrameKind.audio) {
       return;
     }
-    for (const viewer of stream.viewers.values()) this.deliver(stream, viewer, frame, kind, keyframe, layer);
+    for (const viewer of stream.viewers.values()) this.deliver(stream, viewer, frame, { now, kind, keyframe, layer });
   }
 
   private keepInGop(stream: RelayStream, frame: Buffer, keyframe: boolean): void {
@@ -296,9 +341,10 @@ export class RelayHub {
     }
   }
 
-  private deliver(stream: RelayStream, viewer: RelayViewer, frame: Buffer, kind: number | undefined, keyframe: boolean, layer: number): void {
+  private deliver(stream: RelayStream, viewer: RelayViewer, frame: Buffer, f: Omit<FrameArrival, 'backlogMs' | 'backlogBytes'>): void {
     const wasWaiting = viewer.waitingForKeyframe;
-    const action = decideDelivery(viewer, { backlog: viewer.socket.bufferedAmount, now: Date.now(), kind, keyframe, layer }, this.limits);
+    const backlogBytes = viewer.backlogBytes;
+    const action = decideDelivery(viewer, { ...f, backlogBytes, backlogMs: backlogBytes / stream.rate }, this.limits);
     if (action === 'cut_off') return this.cutOff(stream, viewer);
     if (viewer.waitingForKeyframe && !wasWaiting) this.requestKeyframe(stream);
     if (action === 'send') this.send(viewer, frame);
@@ -309,6 +355,7 @@ export class RelayHub {
     if (viewer.socket.readyState !== viewer.socket.OPEN) return;
     viewer.socket.send(frame, { binary: true });
     viewer.framesSent++;
+    viewer.bytesSent += frame.length;
     this.counters.bytesOut += frame.length;
   }
 

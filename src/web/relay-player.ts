@@ -50,6 +50,8 @@ export class RelayPlayer extends Emitter<RelayPlayerEvents> {
   private readonly captureTimes = new Map<number, number>();
   private latencies: number[] = [];
   private bytes = 0;
+  private bytesTotal = 0;
+  private ackTimer: ReturnType<typeof setInterval> | null = null;
   private frames = 0;
   private framesDropped = 0;
   private size: { width: number; height: number } | null = null;
@@ -68,10 +70,16 @@ export class RelayPlayer extends Emitter<RelayPlayerEvents> {
     };
     socket.onclose = (event) => this.emit('closed', { reason: event.reason || `closed (${event.code})` });
     this.statsTimer = setInterval(() => this.reportStats(), 1_000);
+    // Acknowledgements let the server see how far behind we are long before
+    // its socket buffer fills, and thin the stream for us in time.
+    this.ackTimer = setInterval(() => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(`{"type":"ack","bytes":${this.bytesTotal}}`);
+    }, 100);
   }
 
   stop(): void {
     if (this.statsTimer) clearInterval(this.statsTimer);
+    if (this.ackTimer) clearInterval(this.ackTimer);
     if (this.socket) {
       this.socket.onclose = null;
       this.socket.close();
@@ -85,6 +93,7 @@ export class RelayPlayer extends Emitter<RelayPlayerEvents> {
     const header = decodeRelayHeader(frame);
     if (!header) return;
     this.bytes += frame.byteLength;
+    this.bytesTotal += frame.byteLength;
     const payload = relayPayload(frame);
     switch (header.kind) {
       case FrameKind.videoConfig:

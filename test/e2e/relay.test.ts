@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { launchChromium, newPage } from './browser.js';
-import { audioLevel, expectAdvancing, goLive, instrumentPeerConnections, numberIn, pcCount, videoHeight, waitForFrames } from './app.js';
+import { audioLevel, expectAdvancing, goLive, instrumentPeerConnections, numberIn, pcCount, videoHeight, videoState, waitForFrames } from './app.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 let server: RunningServer;
@@ -47,6 +47,36 @@ describe('server relay', () => {
     await expect.poll(() => audioLevel(viewer, 'remote-video'), { timeout: 15_000 }).toBeGreaterThan(0.001);
     await expect.poll(() => numberIn(viewer, 'bitrate'), { timeout: 10_000 }).toBeGreaterThan(0);
     await expect.poll(() => broadcaster.getByTestId('connection-type').textContent(), { timeout: 10_000 }).toContain('relay');
+  });
+
+  it('a relay viewer throttled to a fraction of the stream keeps getting pictures while a fast one keeps full frame rate', async () => {
+    const broadcaster = await open();
+    const code = await goLive(broadcaster, '480p');
+    const fast = await open();
+    const slow = await open();
+    for (const v of [fast, slow]) {
+      await v.goto(`/#/watch/${code}?via=relay`);
+      await waitForFrames(v, 'remote-video');
+    }
+    await expect.poll(() => numberIn(fast, 'bitrate'), { timeout: 10_000 }).toBeGreaterThan(200);
+    const streamKbps = await numberIn(fast, 'bitrate');
+    // Chromium's network emulation throttles the slow viewer's WebSocket to 40% of the stream.
+    const cdp = await slow.context().newCDPSession(slow);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: (streamKbps * 1000 * 0.4) / 8, uploadThroughput: 1_000_000 });
+    await slow.waitForTimeout(3_000);
+    const [f0, s0] = [await videoState(fast, 'remote-video'), await videoState(slow, 'remote-video')];
+    await slow.waitForTimeout(8_000);
+    const [f1, s1] = [await videoState(fast, 'remote-video'), await videoState(slow, 'remote-video')];
+    const fastFps = (f1.frames - f0.frames) / 8;
+    const slowFps = (s1.frames - s0.frames) / 8;
+    console.log(`relay pacing: stream ${streamKbps} kbit/s; fast viewer ${fastFps.toFixed(1)} fps, viewer throttled to 40% ${slowFps.toFixed(1)} fps; server dropped ${server.server.relay.counters.framesDropped} frames`);
+    expect(fastFps).toBeGreaterThan(20);
+    // Thinned to the base layer and keyframes, but never frozen.
+    expect(slowFps).toBeGreaterThan(1);
+    expect(slowFps).toBeLessThan(fastFps);
+    expect(server.server.relay.counters.viewersCutOff).toBe(0);
+    expect(await slow.getByTestId('connection-type').textContent()).toContain('relay');
   });
 
   it('with a P2P cap of 1, the second and third viewers land on the relay and all three play', async () => {

@@ -92,6 +92,15 @@ export class RelayViewerPeer {
     return peer;
   }
 
+  /** Bytes of relay frames received so far (what an acknowledgement reports). */
+  get bytes(): number {
+    return this.frames.reduce((sum, f) => sum + f.bytes, 0);
+  }
+
+  ack(bytes = this.bytes): void {
+    this.ws.send(JSON.stringify({ type: 'ack', bytes }));
+  }
+
   /** Resolves when `count` frames have arrived (or rejects after timeoutMs). */
   async waitFor(count: number, timeoutMs = 5_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

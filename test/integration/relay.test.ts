@@ -116,6 +116,26 @@ describe('fan-out', () => {
 });
 
 describe('a viewer that falls behind', () => {
+  it('is seen by its acknowledgements and thinned to base layer and keyframes, while a viewer keeping up gets everything', async () => {
+    const { room, publisher } = await roomWithPublisher();
+    const keepingUp = await relayViewer(room);
+    const lagging = await relayViewer(room);
+    await publisher.send(videoConfig());
+    // A 1 Mbit/s, 30 fps stream with L1T3 layers and a keyframe every 30 frames, for 4 s.
+    for (let i = 0; i < 120; i++) {
+      await publisher.send(frame(FrameKind.video, { keyframe: i % 30 === 0, layer: l1t3Layer(i), seq: i % 256, size: 4_000 }));
+      keepingUp.ack();
+      // The lagging viewer acknowledges only what it had half a second ago.
+      lagging.ack(Math.max(0, lagging.bytes - 62_500));
+      await new Promise((r) => setTimeout(r, 33));
+    }
+    await keepingUp.waitFor(1 + 120);
+    const late = lagging.frames.filter((f) => f.kind === FrameKind.video).slice(-20);
+    expect(lagging.frames.length).toBeLessThan(keepingUp.frames.length);
+    // Half a second behind is past the base-layer-only mark: no upper layers once it is seen.
+    expect(late.map((f) => f.layer).join('')).toMatch(/^0+$/);
+  }, 30_000);
+
   it('is cut off without delaying the fast viewer, and the server does not hold its backlog', async () => {
     const { room, publisher } = await roomWithPublisher();
     const fast = await relayViewer(room);

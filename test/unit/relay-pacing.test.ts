@@ -4,7 +4,8 @@ import { decodeRelayHeader, encodeRelayFrame, FrameKind, relayPayload } from '..
 import { decideDelivery, DEFAULT_RELAY_LIMITS as L, type ViewerPacing } from '../../src/server/relay.js';
 
 const fresh = (): ViewerPacing => ({ waitingForKeyframe: false, maxLayer: 2, stalledSince: 0 });
-const video = (backlog: number, layer = 0, keyframe = false, now = 0) => ({ backlog, now, kind: FrameKind.video, keyframe, layer });
+/** A video frame arriving while the viewer is backlogMs behind. */
+const video = (backlogMs: number, layer = 0, keyframe = false, now = 0) => ({ backlogMs, backlogBytes: backlogMs * 100, now, kind: FrameKind.video, keyframe, layer });
 
 describe('decideDelivery', () => {
   it('a viewer keeping up gets every layer', () => {
@@ -15,14 +16,14 @@ describe('decideDelivery', () => {
   it('a growing backlog sheds the top layer, then all but the base layer, switching only at base-layer frames', () => {
     const v = fresh();
     // Between base frames the ceiling holds, so a T2 frame never loses its T1 reference mid-way.
-    expect(decideDelivery(v, video(L.dropTopLayerBytes + 1, 2), L)).toBe('send');
-    expect(decideDelivery(v, video(L.dropTopLayerBytes + 1, 0), L)).toBe('send');
+    expect(decideDelivery(v, video(L.dropTopLayerMs + 1, 2), L)).toBe('send');
+    expect(decideDelivery(v, video(L.dropTopLayerMs + 1, 0), L)).toBe('send');
     expect(v.maxLayer).toBe(1);
-    expect(decideDelivery(v, video(L.dropTopLayerBytes + 1, 2), L)).toBe('drop');
-    expect(decideDelivery(v, video(L.dropTopLayerBytes + 1, 1), L)).toBe('send');
-    expect(decideDelivery(v, video(L.baseLayerOnlyBytes + 1, 0), L)).toBe('send');
+    expect(decideDelivery(v, video(L.dropTopLayerMs + 1, 2), L)).toBe('drop');
+    expect(decideDelivery(v, video(L.dropTopLayerMs + 1, 1), L)).toBe('send');
+    expect(decideDelivery(v, video(L.baseLayerOnlyMs + 1, 0), L)).toBe('send');
     expect(v.maxLayer).toBe(0);
-    expect(decideDelivery(v, video(L.baseLayerOnlyBytes + 1, 1), L)).toBe('drop');
+    expect(decideDelivery(v, video(L.baseLayerOnlyMs + 1, 1), L)).toBe('drop');
     // Recovered: full rate again from the next base frame.
     expect(decideDelivery(v, video(0, 0), L)).toBe('send');
     expect(decideDelivery(v, video(0, 2), L)).toBe('send');
@@ -30,26 +31,26 @@ describe('decideDelivery', () => {
 
   it('far behind, video stops until a keyframe arrives with the backlog drained; audio goes on meanwhile', () => {
     const v = fresh();
-    expect(decideDelivery(v, video(L.waitForKeyframeBytes + 1, 0), L)).toBe('drop');
+    expect(decideDelivery(v, video(L.waitForKeyframeMs + 1, 0), L)).toBe('drop');
     expect(v.waitingForKeyframe).toBe(true);
     expect(decideDelivery(v, video(0, 0), L)).toBe('drop');
     expect(decideDelivery(v, { ...video(0), kind: FrameKind.audio }, L)).toBe('send');
-    expect(decideDelivery(v, video(L.waitForKeyframeBytes + 1, 0, true), L)).toBe('drop');
-    expect(decideDelivery(v, video(1000, 0, true), L)).toBe('send');
+    expect(decideDelivery(v, video(L.waitForKeyframeMs + 1, 0, true), L)).toBe('drop');
+    expect(decideDelivery(v, video(100, 0, true), L)).toBe('send');
     expect(v.waitingForKeyframe).toBe(false);
   });
 
   it('cuts off a viewer over the cut-off, or stalled too long', () => {
-    expect(decideDelivery(fresh(), video(L.cutOffBytes + 1), L)).toBe('cut_off');
+    expect(decideDelivery(fresh(), { ...video(0), backlogBytes: L.cutOffBytes + 1 }, L)).toBe('cut_off');
     const v = fresh();
-    expect(decideDelivery(v, video(L.waitForKeyframeBytes + 1, 0, false, 1_000), L)).toBe('drop');
-    expect(decideDelivery(v, video(L.waitForKeyframeBytes + 1, 0, false, 1_000 + L.stallMs - 1), L)).toBe('drop');
-    expect(decideDelivery(v, video(L.waitForKeyframeBytes + 1, 0, false, 1_000 + L.stallMs + 1), L)).toBe('cut_off');
+    expect(decideDelivery(v, video(L.waitForKeyframeMs + 1, 0, false, 1_000), L)).toBe('drop');
+    expect(decideDelivery(v, video(L.waitForKeyframeMs + 1, 0, false, 1_000 + L.stallMs - 1), L)).toBe('drop');
+    expect(decideDelivery(v, video(L.waitForKeyframeMs + 1, 0, false, 1_000 + L.stallMs + 1), L)).toBe('cut_off');
   });
 
   it('decoder configs always go through', () => {
     const v = { ...fresh(), waitingForKeyframe: true };
-    expect(decideDelivery(v, { ...video(L.waitForKeyframeBytes), kind: FrameKind.videoConfig }, L)).toBe('send');
+    expect(decideDelivery(v, { ...video(L.waitForKeyframeMs), kind: FrameKind.videoConfig }, L)).toBe('send');
   });
 });
 
