@@ -11,11 +11,12 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { FrameKind, RELAY_FRAME_VERSION, RELAY_HEADER_BYTES, type RelayControl } from '../protocol/relay-frame.js';
 import type { RoomRegistry } from './rooms.js';
 
-// How far behind a viewer is: the bytes sent to it that it has not yet
-// acknowledged (or, for a viewer that does not acknowledge, the bytes still in
-// our socket buffer), expressed in milliseconds of the stream at its current
-// rate. Kernel socket buffers on a fast LAN hold seconds of video, so the
-// acknowledgements, not the socket, are what show a slow viewer early.
+// How far behind a viewer is: how long ago we sent the oldest byte it has not
+// acknowledged yet (or, for a viewer that does not acknowledge, the bytes still
+// in our socket buffer in ms of the stream at its measured rate). Kernel socket
+// buffers on a fast LAN hold seconds of video, so the acknowledgements, not the
+// socket, are what show a slow viewer early; and measuring in time, not bytes,
+// keeps a large keyframe in flight from looking like a slow viewer.
 export interface RelayLimits {
   /** Backlog above which the top temporal layer is dropped. */
   dropTopLayerMs: number;
@@ -34,10 +35,12 @@ export interface RelayLimits {
   ticketMs: number;
 }
 
+// Acknowledgements come every 100 ms, so a viewer that keeps up can show up to
+// ~100 ms + RTT behind; the thresholds start above that.
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
-  dropTopLayerMs: 150,
-  baseLayerOnlyMs: 300,
-  waitForKeyframeMs: 700,
+  dropTopLayerMs: 250,
+  baseLayerOnlyMs: 400,
+  waitForKeyframeMs: 800,
   cutOffBytes: 4 * 1024 * 1024,
   stallMs: 10_000,
   maxGopBytes: 8 * 1024 * 1024,
@@ -110,10 +113,33 @@ class RelayViewer implements ViewerPacing {
   bytesSent = 0;
   /** Total bytes the viewer says it has received; -1 until its first acknowledgement. */
   bytesAcked = -1;
+  /** Frames sent and not yet acknowledged: [total bytes sent after the frame, when it was sent]. */
+  private unacked: [number, number][] = [];
+  private head = 0;
+
+  sent(bytes: number, now: number): void {
+    this.bytesSent += bytes;
+    if (this.bytesAcked >= 0) this.unacked.push([this.bytesSent, now]);
+  }
+
+  acknowledge(bytes: number): void {
+    this.bytesAcked = Math.min(bytes, this.bytesSent);
+    while (this.head < this.unacked.length && this.unacked[this.head]![0] <= this.bytesAcked) this.head++;
+    if (this.head > 256) {
+      this.unacked = this.unacked.slice(this.head);
+      this.head = 0;
+    }
+  }
 
   get backlogBytes(): number {
     const unacked = this.bytesAcked < 0 ? 0 : this.bytesSent - this.bytesAcked;
     return Math.max(this.socket.bufferedAmount, unacked);
+  }
+
+  /** How long the oldest unacknowledged frame has been on its way, ms (0 before acknowledgements start). */
+  oldestUnackedMs(now: number): number {
+    const oldest = this.unacked[this.head];
+    return oldest ? now - oldest[1] : 0;
   }
 
   constructor(
@@ -284,7 +310,7 @@ export class RelayHub {
       const text = data.toString();
       if (text === KEYFRAME_REQUEST) return this.requestKeyframe(stream);
       const ack = ACK_PATTERN.exec(text);
-      if (ack) viewer.bytesAcked = Math.min(Number(ack[1]), viewer.bytesSent);
+      if (ack) viewer.acknowledge(Number(ack[1]));
     });
     this.startViewer(stream, viewer);
     this.tellPublisher(stream);
@@ -344,7 +370,8 @@ export class RelayHub {
   private deliver(stream: RelayStream, viewer: RelayViewer, frame: Buffer, f: Omit<FrameArrival, 'backlogMs' | 'backlogBytes'>): void {
     const wasWaiting = viewer.waitingForKeyframe;
     const backlogBytes = viewer.backlogBytes;
-    const action = decideDelivery(viewer, { ...f, backlogBytes, backlogMs: backlogBytes / stream.rate }, this.limits);
+    const backlogMs = Math.max(viewer.oldestUnackedMs(f.now), viewer.socket.bufferedAmount / stream.rate);
+    const action = decideDelivery(viewer, { ...f, backlogBytes, backlogMs }, this.limits);
     if (action === 'cut_off') return this.cutOff(stream, viewer);
     if (viewer.waitingForKeyframe && !wasWaiting) this.requestKeyframe(stream);
     if (action === 'send') this.send(viewer, frame);
@@ -355,7 +382,7 @@ export class RelayHub {
     if (viewer.socket.readyState !== viewer.socket.OPEN) return;
     viewer.socket.send(frame, { binary: true });
     viewer.framesSent++;
-    viewer.bytesSent += frame.length;
+    viewer.sent(frame.length, Date.now());
     this.counters.bytesOut += frame.length;
   }
 

@@ -151,7 +151,19 @@ export class RelayPlayer extends Emitter<RelayPlayerEvents> {
     if (this.captureTimes.size > 300) this.captureTimes.clear();
     this.size = { width: frame.displayWidth, height: frame.displayHeight };
     this.frames++;
-    void this.videoOut.write(frame).catch(() => frame.close());
+    // Restamp with the local clock: the <video> element paces a generated
+    // track by frame timestamps, and the broadcaster's capture clock is not
+    // ours — left as is, playout drifts hundreds of ms behind.
+    // A frame the track cannot take yet is dropped, never queued: a queue here
+    // is latency that only grows.
+    if ((this.videoOut.desiredSize ?? 1) <= 0) {
+      frame.close();
+      this.framesDropped++;
+      return;
+    }
+    const local = new VideoFrame(frame, { timestamp: Math.round(performance.now() * 1000) });
+    frame.close();
+    void this.videoOut.write(local).catch(() => local.close());
     if (!this.started) {
       this.started = true;
       this.emit('stream', new MediaStream([this.videoTrack, this.audioTrack]));

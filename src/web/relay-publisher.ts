@@ -162,9 +162,10 @@ export class RelayPublisher extends Emitter<RelayPublisherEvents> {
 
   private async encodeVideo(frame: VideoFrame): Promise<void> {
     if (this.busy()) return;
+    // Skipping a frame before it is encoded breaks no reference: the next one
+    // simply predicts from the last frame that was encoded.
     if (this.socket!.bufferedAmount > MAX_SEND_BACKLOG || (this.video && this.video.encodeQueueSize > 2)) {
       this.framesSkipped++;
-      this.forceKeyframe = true;
       return;
     }
     const key = `${frame.displayWidth}x${frame.displayHeight}/${this.quality}`;

@@ -15,7 +15,7 @@ export class StatsPanel {
   constructor(rows: { key: MessageKey; testid?: string }[], extra?: HTMLElement) {
     const grid = h('dl', { class: 'stats-grid' });
     for (const row of rows) {
-      const value = h('dd', { ...(row.testid ? { testid: row.testid } : {}) }, '—');
+      const value = h('dd', { testid: row.testid ?? `stat-${row.key}` }, '—');
       this.values.set(row.key, value);
       grid.append(h('div', { class: 'stat' }, h('dt', { text: row.key }), value));
     }
