@@ -359,8 +359,23 @@ describe('relay', () => {
     const { broadcaster: b, viewers, roomId } = await roomWith(2);
     viewers[0]!.send({ type: 'request_relay', room_id: roomId });
     expect(await b.next('relay_requested')).toEqual({ type: 'relay_requested', viewer_id: viewers[0]!.id });
-    expect(await viewers[0]!.next('relay_ready')).toEqual({ type: 'relay_ready', room_id: roomId });
+    expect(await viewers[0]!.next('relay_ready')).toEqual({ type: 'relay_ready', room_id: roomId, ticket: expect.stringMatching(/^[\w-]{20,}$/) });
     await viewers[1]!.expectNothing(SILENCE_MS);
+  });
+
+  it('assign_relay: the broadcaster moves a viewer, which is told use_relay; nobody else may', async () => {
+    const { broadcaster: b, viewers, roomId } = await roomWith(2);
+    b.send({ type: 'assign_relay', viewer_id: viewers[0]!.id });
+    expect(await viewers[0]!.next('use_relay')).toEqual({ type: 'use_relay', room_id: roomId });
+    await viewers[1]!.expectNothing(SILENCE_MS, { ignore: ['stats_summary'] });
+    viewers[1]!.send({ type: 'assign_relay', viewer_id: viewers[0]!.id });
+    await viewers[1]!.nextError('not_allowed');
+    b.send({ type: 'assign_relay', viewer_id: 'not-a-viewer' });
+    await b.nextError('not_allowed');
+    const outsider = await pool.connect();
+    outsider.send({ type: 'assign_relay', viewer_id: viewers[0]!.id });
+    await outsider.nextError('not_in_room');
+    await viewers[0]!.expectNothing(SILENCE_MS, { ignore: ['stats_summary'] });
   });
 
   it('request_relay errors', async () => {
@@ -539,7 +554,7 @@ describe('concurrent rooms', () => {
       for (const v of viewers) {
         expect(await v.next('offer')).toMatchObject({ from_id: b.id, tag: b.id });
         expect(await v.next('ice_candidate')).toMatchObject({ from_id: b.id, tag: b.id });
-        expect(await v.next('relay_ready')).toEqual({ type: 'relay_ready', room_id: roomId });
+        expect(await v.next('relay_ready')).toEqual({ type: 'relay_ready', room_id: roomId, ticket: expect.any(String) });
       }
       const answers = await Promise.all(viewers.map(() => b.next('answer')));
       expect(answers.map((a) => a.from_id).sort()).toEqual(viewers.map((v) => v.id).sort());

@@ -34,7 +34,11 @@ describe('valid client messages', () => {
       { type: 'ice_candidate', target_id: 'abc', candidate: { candidate: '', sdpMid: null, sdpMLineIndex: null } },
       { type: 'ice_candidate', target_id: 'abc', candidate: { candidate: 'candidate:x', usernameFragment: 'uf' } },
     ],
-    request_relay: [{ type: 'request_relay', room_id: '999999' }],
+    request_relay: [
+      { type: 'request_relay', room_id: '999999' },
+      { type: 'request_relay', room_id: '999999', codecs: ['AV1', 'VP8'] },
+    ],
+    assign_relay: [{ type: 'assign_relay', viewer_id: 'abc123' }],
     stats_report: [
       { type: 'stats_report' },
       {
@@ -172,6 +176,8 @@ describe('invalid client messages', () => {
     ['ice_candidate without target_id', { type: 'ice_candidate', candidate }],
     ['request_relay without room_id', { type: 'request_relay' }],
     ['request_relay with a numeric room_id', { type: 'request_relay', room_id: 1 }],
+    ['request_relay with an unknown codec', { type: 'request_relay', room_id: '123456', codecs: ['H265'] }],
+    ['assign_relay without viewer_id', { type: 'assign_relay' }],
     ['stats_report with a string bitrate', { type: 'stats_report', bitrate: '1500' }],
     ['stats_report with a negative rtt', { type: 'stats_report', rtt: -1 }],
     ['stats_report with loss over 100', { type: 'stats_report', loss: 101 }],
