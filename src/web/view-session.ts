@@ -13,6 +13,14 @@ export type ViewState =
   | 'failed' // ICE could not connect
   | 'closed';
 
+/**
+ * After a reconnect the room may not be back yet (the server restarted and the
+ * broadcaster has not reclaimed it): room_not_found then means "try again", at
+ * this interval, for up to REJOIN_PATIENCE_MS, before the viewer is told.
+ */
+const REJOIN_RETRY_MS = 500;
+const REJOIN_PATIENCE_MS = 30_000;
+
 export interface ViewEvents {
   joined: { roomId: string; broadcasterId: string };
   state: ViewState;
@@ -41,6 +49,9 @@ export class ViewSession extends Emitter<ViewEvents> {
   private chain: Promise<void> = Promise.resolve();
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private readonly unsubscribe: (() => void)[] = [];
+  private password: string | undefined;
+  private rejoinDeadline = 0;
+  private rejoinTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly signaling: SignalingClient,
@@ -49,9 +60,15 @@ export class ViewSession extends Emitter<ViewEvents> {
     super();
   }
 
-  /** Enter a room; rejects with the server's error (room_not_found, invalid_room_id, room_full…). */
-  async join(roomId: string): Promise<void> {
+  /**
+   * Enter a room; rejects with the server's error (room_not_found, invalid_room_id,
+   * room_full, password_required, wrong_password…). After password_required,
+   * call join again with the password.
+   */
+  async join(roomId: string, password?: string): Promise<void> {
+    this.unsubscribe.splice(0).forEach((off) => off());
     this.listen();
+    this.password = password;
     if (!this.signaling.connected) await this.signaling.connect();
     const joined = await new Promise<ServerMessageOf<'room_joined'>>((resolve, reject) => {
       const done = () => {
@@ -67,7 +84,7 @@ export class ViewSession extends Emitter<ViewEvents> {
         done();
         reject(Object.assign(new Error(m.message), { code: m.code }));
       });
-      this.signaling.send({ type: 'join_room', room_id: roomId });
+      this.signaling.send({ type: 'join_room', room_id: roomId, ...(password !== undefined ? { password } : {}) });
     });
     this.roomId = joined.room_id;
     this.broadcasterId = joined.broadcaster_id;
@@ -94,15 +111,38 @@ export class ViewSession extends Emitter<ViewEvents> {
         this.emit('closed', { reason: m.reason });
         this.finish();
       }),
+      // The broadcaster removed us: out for good, no rejoin.
+      this.signaling.on('removed', () => {
+        this.emit('closed', { reason: 'removed' });
+        this.finish();
+      }),
       this.signaling.on('disconnected', () => this.emit('connection', 'reconnecting')),
       this.signaling.on('connected', ({ reconnect }) => {
         if (!reconnect || !this.roomId) return;
         // A new client id: join again; the broadcaster answers with a fresh offer.
-        this.signaling.send({ type: 'join_room', room_id: this.roomId });
+        this.rejoinDeadline = Date.now() + REJOIN_PATIENCE_MS;
+        this.rejoin();
         this.emit('connection', 'online');
+      }),
+      this.signaling.on('error', (m) => {
+        if (m.request_type !== 'join_room' || !this.roomId || this.state === 'closed') return;
+        if (m.code === 'room_not_found' && Date.now() < this.rejoinDeadline) {
+          this.rejoinTimer = setTimeout(() => this.rejoin(), REJOIN_RETRY_MS);
+          return;
+        }
+        this.emit('error', { code: m.code, message: m.message });
+        this.emit('closed', { reason: m.code });
+        this.finish();
       }),
     ];
     this.unsubscribe.push(...subs);
+  }
+
+  private rejoin(): void {
+    this.rejoinTimer = null;
+    if (!this.roomId || this.state === 'closed') return;
+    const password = this.password;
+    this.signaling.send({ type: 'join_room', room_id: this.roomId, ...(password !== undefined ? { password } : {}) });
   }
 
   private onOffer(m: ServerMessageOf<'offer'>): void {
@@ -187,6 +227,7 @@ export class ViewSession extends Emitter<ViewEvents> {
 
   private finish(): void {
     if (this.statsTimer) clearInterval(this.statsTimer);
+    if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
     this.unsubscribe.splice(0).forEach((off) => off());
     this.pc?.close();
     this.pc = null;

@@ -12,6 +12,7 @@ const REASONS: Record<string, MessageKey> = {
   ended: 'reason_ended',
   broadcaster_timeout: 'reason_broadcaster_timeout',
   server_shutdown: 'reason_server_shutdown',
+  removed: 'reason_removed',
 };
 
 export function renderWatchPage(root: HTMLElement, initialCode: string | null): () => void {
@@ -25,7 +26,15 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null): 
   });
   input.placeholder = t('enter_code');
   const joinButton = h('button', { testid: 'join', class: 'primary big', text: 'join' });
-  const form = h('form', { class: 'card join-form', attrs: { novalidate: '' } }, input, joinButton);
+  // Shown only once the server says the room needs a password.
+  const passwordInput = h('input', {
+    testid: 'join-password',
+    class: 'code-input',
+    attrs: { type: 'password', autocomplete: 'current-password', maxlength: '128', 'aria-label': 'password', 'data-i18n-placeholder': 'password' },
+  });
+  passwordInput.placeholder = t('password');
+  show(passwordInput, false);
+  const form = h('form', { class: 'card join-form', attrs: { novalidate: '' } }, input, passwordInput, joinButton);
   const error = h('p', { testid: 'error-message', class: 'error', attrs: { role: 'alert' } });
   show(error, false);
 
@@ -89,7 +98,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null): 
     panel.plot(s.bitrate, s.availableBitrate);
   }
 
-  async function join(code: string): Promise<void> {
+  async function join(code: string, password?: string): Promise<void> {
     if (!/^\d{6}$/.test(code)) {
       showError(error, t('err_invalid_room_id'));
       return;
@@ -117,7 +126,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null): 
     joinButton.disabled = true;
     translate(joinButton, 'joining');
     try {
-      await s.join(code);
+      await s.join(code, password);
       show(error, false);
       show(form, false);
       show(player, true);
@@ -127,6 +136,11 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null): 
     } catch (err) {
       const e = err as Error & { code?: string };
       showError(error, e.code ? describeServerError(e.code, e.message, code) : t('server_unreachable'));
+      if (e.code === 'password_required' || e.code === 'wrong_password') {
+        show(passwordInput, true);
+        passwordInput.value = '';
+        passwordInput.focus();
+      }
       session = null;
     } finally {
       joinButton.disabled = false;
@@ -136,7 +150,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null): 
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    void join(input.value.trim());
+    void join(input.value.trim(), passwordInput.hidden ? undefined : passwordInput.value || undefined);
   });
   input.addEventListener('input', () => {
     input.value = input.value.replace(/\D/g, '').slice(0, 6);
