@@ -103,6 +103,10 @@ export class ViewSession extends Emitter<ViewEvents> {
       this.signaling.on('ice_candidate', (m) => this.onCandidate(m)),
       this.signaling.on('stats_summary', (m) => this.emit('summary', m)),
       this.signaling.on('broadcaster_left', () => this.setState('waiting')),
+      // A rejoin after a reconnect: the broadcaster may have a new id too (both reconnected).
+      this.signaling.on('room_joined', (m) => {
+        if (m.room_id === this.roomId) this.broadcasterId = m.broadcaster_id;
+      }),
       this.signaling.on('broadcaster_returned', (m) => {
         this.broadcasterId = m.broadcaster_id;
         this.setState('connecting');
