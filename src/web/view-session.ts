@@ -69,8 +69,23 @@ export class ViewSession extends Emitter<ViewEvents> {
     this.unsubscribe.splice(0).forEach((off) => off());
     this.listen();
     this.password = password;
+    let joined: ServerMessageOf<'room_joined'>;
+    try {
+      joined = await this.requestJoin(roomId, password);
+    } catch (err) {
+      // A session that did not get in must not answer offers meant for the next one.
+      this.unsubscribe.splice(0).forEach((off) => off());
+      throw err;
+    }
+    this.roomId = joined.room_id;
+    this.broadcasterId = joined.broadcaster_id;
+    this.statsTimer = setInterval(() => void this.sampleStats(), this.statsIntervalMs);
+    this.emit('joined', { roomId: joined.room_id, broadcasterId: joined.broadcaster_id });
+  }
+
+  private async requestJoin(roomId: string, password: string | undefined): Promise<ServerMessageOf<'room_joined'>> {
     if (!this.signaling.connected) await this.signaling.connect();
-    const joined = await new Promise<ServerMessageOf<'room_joined'>>((resolve, reject) => {
+    return new Promise<ServerMessageOf<'room_joined'>>((resolve, reject) => {
       const done = () => {
         offOk();
         offErr();
@@ -86,10 +101,6 @@ export class ViewSession extends Emitter<ViewEvents> {
       });
       this.signaling.send({ type: 'join_room', room_id: roomId, ...(password !== undefined ? { password } : {}) });
     });
-    this.roomId = joined.room_id;
-    this.broadcasterId = joined.broadcaster_id;
-    this.statsTimer = setInterval(() => void this.sampleStats(), this.statsIntervalMs);
-    this.emit('joined', { roomId: joined.room_id, broadcasterId: joined.broadcaster_id });
   }
 
   leave(): void {
