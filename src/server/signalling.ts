@@ -124,7 +124,15 @@ export class SignallingServer {
     const conn = new Connection(socket, new TokenBucket(messageBurst, messagesPerSecond), ip, this.metrics);
     this.connections.add(conn);
     socket.on('pong', () => (conn.alive = true));
-    socket.on('message', (data, isBinary) => this.receive(conn, data, isBinary));
+    socket.on('message', (data, isBinary) => {
+      // One message must never take the process (and every other room) down with it.
+      try {
+        this.receive(conn, data, isBinary);
+      } catch (err) {
+        this.log.error({ err }, 'handling a message failed');
+        conn.error('bad_message', 'the server could not handle this message');
+      }
+    });
     socket.on('close', () => this.drop(conn));
     socket.on('error', () => socket.terminate());
     const iceServers = this.ice.forClient(conn.id);
