@@ -31,13 +31,27 @@ const ms = z.number().finite().min(0).max(600_000);
 
 // Forwarded signalling keeps every field it came with (the server removes only
 // target_id and adds from_id), so these schemas are loose.
+/** A room password as the broadcaster typed it; the server keeps only a slow hash of it. */
+const Password = z.string().min(1).max(128);
+
 export const clientSchemas = {
   create_room: z
-    .object({ type: z.literal('create_room'), room_id: RoomId.optional(), room_token: z.string().min(1).max(256).optional() })
+    .object({
+      type: z.literal('create_room'),
+      room_id: RoomId.optional(),
+      room_token: z.string().min(1).max(256).optional(),
+      // Optional: viewers must give this password to join (also sent again on a reclaim,
+      // so a room the server forgot in a restart comes back with it).
+      password: Password.optional(),
+      // Optional: a private room is not listed by /api/rooms; its code still works.
+      private: z.boolean().optional(),
+    })
     .refine((m) => (m.room_id === undefined) === (m.room_token === undefined), {
       message: 'room_id and room_token go together: send both to reclaim a room, or neither to create one',
     }),
-  join_room: z.object({ type: z.literal('join_room'), room_id: RoomId }),
+  join_room: z.object({ type: z.literal('join_room'), room_id: RoomId, password: Password.optional() }),
+  // The broadcaster removes a viewer from its room; the viewer is told with `removed`.
+  remove_viewer: z.object({ type: z.literal('remove_viewer'), viewer_id: ClientId }),
   leave_room: z.object({ type: z.literal('leave_room') }),
   end_room: z.object({ type: z.literal('end_room') }),
   offer: z.looseObject({ type: z.literal('offer'), target_id: ClientId, sdp: SessionDescription('offer') }),
@@ -92,6 +106,8 @@ export const ErrorCode = z.enum([
   'invalid_room_id',
   'rate_limited',
   'too_large',
+  'password_required', // join_room of a room with a password, without one
+  'wrong_password', // join_room with a password that does not match (counts as a failed join)
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -130,6 +146,10 @@ export const serverSchemas = {
     loss_worst: Stat,
   }),
   pong: z.object({ type: z.literal('pong') }),
+  // To a viewer the broadcaster removed: it is out of the room and should not rejoin by itself.
+  removed: z.object({ type: z.literal('removed'), room_id: RoomId, reason: z.string() }),
+  // The server is shutting down: reconnect after about this long (plus jitter).
+  server_going_away: z.object({ type: z.literal('server_going_away'), reconnect_after_ms: z.number().int().min(0) }),
   error: z.object({
     type: z.literal('error'),
     code: ErrorCode,

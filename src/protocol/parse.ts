@@ -20,6 +20,25 @@ export interface ParseFailure {
 export type ParseResult<T> = { ok: true; message: T } | ParseFailure;
 
 const MAX_TYPE_LENGTH = 64;
+/**
+ * Deepest nesting of objects and arrays a message may have. Forwarded signalling
+ * keeps unknown fields, and JSON.stringify of a value nested thousands deep
+ * (64 KiB of "[[[[…") overflows the stack, so such a frame is refused here.
+ * Real messages nest three levels at most.
+ */
+export const MAX_DEPTH = 16;
+
+/** True when `value` nests deeper than `max` (iterative: safe on any depth). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 function declaresRoomId(schema: z.ZodType): boolean {
   const shape: unknown = 'shape' in schema ? schema.shape : undefined;
@@ -35,6 +54,9 @@ function parseWith<T>(text: string, schemas: Record<string, z.ZodType>): ParseRe
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, code: 'bad_message', message: 'a message must be a JSON object with a "type"' };
+  }
+  if (nestsDeeperThan(value, MAX_DEPTH)) {
+    return { ok: false, code: 'bad_message', message: `a message may nest objects and arrays at most ${MAX_DEPTH} deep` };
   }
   const record = value as Record<string, unknown>;
   const type = record.type;

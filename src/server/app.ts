@@ -2,9 +2,12 @@
 // signalling WebSocket at /ws. Tests start it on port 0 and close it after.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createRequestHandler } from './http.js';
 import { IceServerProvider } from './ice.js';
+import { createLogger } from './logger.js';
+import { ServerMetrics } from './metrics.js';
 import { RelayHub } from './relay.js';
 import { RoomRegistry } from './rooms.js';
 import { SignallingServer } from './signalling.js';
@@ -14,42 +17,81 @@ export interface LiveRoomServer {
   readonly rooms: RoomRegistry;
   readonly signalling: SignallingServer;
   readonly relay: RelayHub;
+  /** The /metrics registry; other modules (the relay) bump its counters. */
+  readonly metrics: ServerMetrics;
+  readonly log: Logger;
   listen(): Promise<AddressInfo>;
+  /**
+   * Graceful stop (SIGTERM): stop accepting (/healthz answers 503), tell every
+   * client `server_going_away` with the reconnect hint, wait up to drainMs for
+   * them to leave, then close.
+   */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createLiveRoomServer(config: Config): LiveRoomServer {
+/** An HTTP answer written on a raw socket, for upgrades refused before they happen. */
+function refuseUpgrade(status: number, reason: string, body: unknown): string {
+  const text = JSON.stringify(body);
+  return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+}
+
+const REASONS: Record<number, string> = { 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+
+export function createLiveRoomServer(config: Config, log: Logger = createLogger(config.logLevel)): LiveRoomServer {
   const rooms = new RoomRegistry(config.roomGraceMs, config.roomSecret);
   const ice = new IceServerProvider(config.stunUrls, config.turn);
-  const relay = new RelayHub(rooms, config.relay);
-  rooms.onClose = (room) => relay.closeRoom(room.id);
-  const signalling = new SignallingServer(config, rooms, ice, relay);
   let accepting = false;
+  let draining = false;
+  const metrics: ServerMetrics = new ServerMetrics({
+    connections: (): number => signalling.connectionCount,
+    rooms: (): number => rooms.size,
+    viewersByPath: (): Record<string, number> => signalling.viewersByPath(),
+    draining: () => draining,
+  });
+  const relay = new RelayHub(rooms, config.relay, metrics);
+  rooms.onRoomRemoved((room) => relay.closeRoom(room.id));
+  const signalling: SignallingServer = new SignallingServer(config, rooms, ice, metrics, log, relay);
 
-  const handler = createRequestHandler({ rooms, ice, staticDir: config.staticDir, accepting: () => accepting });
+  const handler = createRequestHandler({ rooms, ice, metrics, staticDir: config.staticDir, accepting: () => accepting });
   const http = createServer((req, res) => {
     handler(req, res).catch((err: unknown) => {
-      console.error('request failed', err);
+      log.error({ err, url: req.url }, 'request failed');
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
   });
   http.on('upgrade', (req, socket, head) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
-    if (accepting && pathname === '/ws') {
-      signalling.wss.handleUpgrade(req, socket, head, (ws) => signalling.wss.emit('connection', ws, req));
-    } else if (accepting && pathname === '/relay') {
-      relay.handleUpgrade(req, socket, head);
-    } else {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-    }
+    const refuse = (status: number, code: string, message: string) =>
+      socket.end(refuseUpgrade(status, REASONS[status] ?? 'Error', { error: { code, message } }));
+    if (pathname !== '/ws' && pathname !== '/relay') return refuse(404, 'not_found', `no WebSocket at ${pathname}`);
+    if (!accepting) return refuse(503, 'unavailable', 'the server is shutting down; reconnect shortly');
+    // The relay checks its own credentials (room token or ticket).
+    if (pathname === '/relay') return relay.handleUpgrade(req, socket, head);
+    const admission = signalling.admit(req);
+    if (!admission.ok) return refuse(admission.status, admission.code, admission.message);
+    signalling.wss.handleUpgrade(req, socket, head, (ws) => signalling.accept(ws, admission.ip));
   });
+
+  const close = (): Promise<void> =>
+    new Promise((resolve) => {
+      // Rooms are not closed: clients reconnect and broadcasters reclaim them
+      // (across a restart too, since the room secret is kept).
+      accepting = false;
+      signalling.close();
+      relay.close();
+      http.closeAllConnections();
+      http.close(() => resolve());
+    });
 
   return {
     http,
     rooms,
     signalling,
     relay,
+    metrics,
+    log,
     listen: () =>
       new Promise((resolve, reject) => {
         http.once('error', reject);
@@ -59,15 +101,18 @@ export function createLiveRoomServer(config: Config): LiveRoomServer {
           resolve(http.address() as AddressInfo);
         });
       }),
-    close: () =>
-      new Promise((resolve) => {
-        // Rooms are not closed: clients reconnect and broadcasters reclaim them
-        // (across a restart too when ROOM_SECRET is kept).
-        accepting = false;
-        signalling.close();
-        relay.close();
-        http.closeAllConnections();
-        http.close(() => resolve());
-      }),
+    drain: async () => {
+      accepting = false;
+      draining = true;
+      log.info({ connections: signalling.connectionCount, drainMs: config.drainMs }, 'draining: telling clients to reconnect later');
+      signalling.goingAway(config.reconnectAfterMs);
+      const deadline = Date.now() + config.drainMs;
+      while (signalling.connectionCount > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50)); // poll the count; clients leave on their own time
+      }
+      log.info({ left: signalling.connectionCount }, 'drained; closing');
+      await close();
+    },
+    close,
   };
 }

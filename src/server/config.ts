@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay.js';
+import { readFileSync } from 'node:fs';
 
 export interface TurnConfig {
   urls: string[];
@@ -23,7 +24,16 @@ export interface Limits {
   messageBurst: number;
   messagesPerSecond: number;
   maxViewersPerRoom: number;
+  /** Rooms (live or waiting for their broadcaster) that one client IP may hold. */
+  maxRoomsPerIp: number;
+  /** Open signalling connections from one client IP. */
+  maxConnectionsPerIp: number;
+  /** Failed joins (unknown code, wrong password) one IP may make per minute: stops guessing codes. */
+  failedJoinsPerMinute: number;
 }
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export interface Config {
   port: number;
@@ -43,6 +53,17 @@ export interface Config {
   roomSecret?: string;
   /** Where the built web app lives. */
   staticDir: string;
+  /** Take the client IP from X-Forwarded-For (only behind a reverse proxy that sets it). */
+  trustProxy: boolean;
+  /** Origins allowed to open /ws; empty means "the same origin as the Host header". */
+  allowedOrigins: string[];
+  /** Where the server keeps state across restarts (the generated room secret). */
+  dataDir: string;
+  logLevel: LogLevel;
+  /** On SIGTERM: how long clients get to leave before the rest are cut, ms. */
+  drainMs: number;
+  /** The reconnect hint sent with server_going_away, ms. */
+  reconnectAfterMs: number;
 }
 
 export const DEFAULT_STUN_URLS = [
@@ -67,9 +88,23 @@ export function defaultConfig(): Config {
     roomGraceMs: 60_000,
     statsIntervalMs: 1_000,
     heartbeatMs: 5_000,
-    limits: { maxMessageBytes: 64 * 1024, messageBurst: 200, messagesPerSecond: 50, maxViewersPerRoom: 100 },
+    limits: {
+      maxMessageBytes: 64 * 1024,
+      messageBurst: 200,
+      messagesPerSecond: 50,
+      maxViewersPerRoom: 100,
+      maxRoomsPerIp: 20,
+      maxConnectionsPerIp: 200,
+      failedJoinsPerMinute: 20,
+    },
     relay: { ...DEFAULT_RELAY_LIMITS },
     staticDir: DEFAULT_STATIC_DIR,
+    trustProxy: false,
+    allowedOrigins: [],
+    dataDir: path.resolve('.liveroom'),
+    logLevel: 'info',
+    drainMs: 5_000,
+    reconnectAfterMs: 1_000,
   };
 }
 
@@ -92,16 +127,70 @@ const SETTINGS: { env: string; flag: string; help: string; apply: (c: Config, v:
   { env: 'MESSAGE_BURST', flag: '--message-burst', help: 'burst of messages per connection (200)', apply: (c, v) => (c.limits.messageBurst = int(v, 'MESSAGE_BURST', 1, 1_000_000)) },
   { env: 'ROOM_SECRET', flag: '--room-secret', help: 'secret that room tokens are derived from (random per start)', apply: (c, v) => (c.roomSecret = v || undefined) },
   { env: 'STATIC_DIR', flag: '--static-dir', help: 'directory of the built web app (dist/web)', apply: (c, v) => (c.staticDir = path.resolve(nonEmpty(v, 'static dir'))) },
+  // Abuse limits and operations (issue 6).
+  { env: 'MAX_ROOMS_PER_IP', flag: '--max-rooms-per-ip', help: 'rooms one client IP may hold (20)', apply: (c, v) => (c.limits.maxRoomsPerIp = int(v, 'MAX_ROOMS_PER_IP', 1, 1_000_000)) },
+  { env: 'MAX_CONNECTIONS_PER_IP', flag: '--max-connections-per-ip', help: 'signalling connections from one client IP (200)', apply: (c, v) => (c.limits.maxConnectionsPerIp = int(v, 'MAX_CONNECTIONS_PER_IP', 1, 10_000_000)) },
+  { env: 'FAILED_JOINS_PER_MINUTE', flag: '--failed-joins-per-minute', help: 'failed joins per client IP per minute (20)', apply: (c, v) => (c.limits.failedJoinsPerMinute = int(v, 'FAILED_JOINS_PER_MINUTE', 1, 1_000_000)) },
+  { env: 'TRUST_PROXY', flag: '--trust-proxy', help: 'client IP from X-Forwarded-For: true behind a reverse proxy (false)', apply: (c, v) => (c.trustProxy = bool(v, 'TRUST_PROXY')) },
+  { env: 'ALLOWED_ORIGINS', flag: '--allowed-origins', help: 'comma-separated origins allowed to open /ws (same origin as Host)', apply: (c, v) => (c.allowedOrigins = originList(v)) },
+  { env: 'DATA_DIR', flag: '--data-dir', help: 'where the generated room secret is kept (.liveroom)', apply: (c, v) => (c.dataDir = path.resolve(nonEmpty(v, 'DATA_DIR'))) },
+  { env: 'LOG_LEVEL', flag: '--log-level', help: `${LOG_LEVELS.join('|')} (info)`, apply: (c, v) => (c.logLevel = logLevel(v)) },
+  { env: 'DRAIN_TIMEOUT', flag: '--drain-timeout', help: 'seconds clients get to leave on SIGTERM (5)', apply: (c, v) => (c.drainMs = num(v, 'DRAIN_TIMEOUT', 0, 600) * 1000) },
+  { env: 'RECONNECT_AFTER', flag: '--reconnect-after', help: 'reconnect hint sent on shutdown, seconds (1)', apply: (c, v) => (c.reconnectAfterMs = num(v, 'RECONNECT_AFTER', 0, 600) * 1000) },
 ];
 
 export function usage(): string {
-  const rows = SETTINGS.map((s) => `  ${(s.flag + ' <value>').padEnd(28)} ${s.env.padEnd(18)} ${s.help}`);
-  return ['Usage: liveroom [flags]   (every flag also reads from the environment variable beside it)', ...rows].join('\n');
+  const rows = SETTINGS.map((s) => `  ${(s.flag + ' <value>').padEnd(34)} ${s.env.padEnd(24)} ${s.help}`);
+  return [
+    'Usage: liveroom [flags]   (every flag also reads from the environment variable beside it)',
+    `  ${'--config <file.json>'.padEnd(34)} ${'CONFIG_FILE'.padEnd(24)} JSON object of the settings below, by env name`,
+    ...rows,
+  ].join('\n');
 }
 
-/** Build the configuration from the environment and argv (without node and script). */
+/**
+ * Settings from a JSON config file: an object whose keys are the environment
+ * names above (`{"PORT": 8080, "MAX_VIEWERS": 50}`). Unknown keys and values that
+ * are not strings, numbers or booleans are refused, like a bad flag.
+ */
+export function readConfigFile(file: string, read: (f: string) => string = (f) => readFileSync(f, 'utf8')): Record<string, string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(read(file));
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(`config file ${file}: must hold one JSON object of settings`);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (!SETTINGS.some((s) => s.env === key)) throw new ConfigError(`config file ${file}: unknown setting "${key}"`);
+    if (Array.isArray(v)) out[key] = v.map(String).join(',');
+    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = String(v);
+    else throw new ConfigError(`config file ${file}: ${key} must be a string, number, boolean or list`);
+  }
+  return out;
+}
+
+/** Build the configuration: defaults < config file (--config / CONFIG_FILE) < environment < flags. */
 export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): Config {
   const config = defaultConfig();
+  const configFlag = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  let file = env.CONFIG_FILE;
+  if (configFlag >= 0) {
+    const arg = argv[configFlag]!;
+    file = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[configFlag + 1];
+    if (file === undefined) throw new ConfigError('--config needs a value');
+    argv = [...argv.slice(0, configFlag), ...argv.slice(configFlag + (arg.includes('=') ? 1 : 2))];
+  }
+  if (file) {
+    const fromFile = readConfigFile(file);
+    for (const s of SETTINGS) {
+      const v = fromFile[s.env];
+      if (v !== undefined) s.apply(config, v.trim());
+    }
+  }
   for (const s of SETTINGS) {
     const v = env[s.env];
     if (v !== undefined) s.apply(config, v.trim());
@@ -142,6 +231,35 @@ function num(v: string, name: string, min: number, max: number): number {
     throw new ConfigError(`${name} must be a number from ${min} to ${max}, got "${v}"`);
   }
   return n;
+}
+
+function bool(v: string, name: string): boolean {
+  const lower = v.toLowerCase();
+  if (['true', '1', 'yes'].includes(lower)) return true;
+  if (['false', '0', 'no', ''].includes(lower)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${v}"`);
+}
+
+function logLevel(v: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === v.toLowerCase());
+  if (!level) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${v}"`);
+  return level;
+}
+
+/** "*" allows any origin; otherwise each entry must be a bare origin like https://live.example.com. */
+function originList(v: string): string[] {
+  const origins = v.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const o of origins) {
+    if (o === '*') continue;
+    let parsed: URL;
+    try {
+      parsed = new URL(o);
+    } catch {
+      throw new ConfigError(`ALLOWED_ORIGINS: "${o}" is not an origin like https://live.example.com`);
+    }
+    if (parsed.origin !== o) throw new ConfigError(`ALLOWED_ORIGINS: "${o}" must be a bare origin (scheme://host[:port]), e.g. ${parsed.origin}`);
+  }
+  return origins;
 }
 
 function nonEmpty(v: string, name: string): string {

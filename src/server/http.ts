@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { IceServerProvider } from './ice.js';
+import type { ServerMetrics } from './metrics.js';
 import type { RoomRegistry } from './rooms.js';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -31,6 +32,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 export interface HttpDeps {
   rooms: RoomRegistry;
   ice: IceServerProvider;
+  metrics: ServerMetrics;
   staticDir: string;
   /** True while the server accepts connections. */
   accepting: () => boolean;
@@ -100,6 +102,11 @@ export function createRequestHandler(deps: HttpDeps) {
     if (pathname === '/healthz') {
       return deps.accepting() ? sendJson(res, 200, { status: 'ok' }) : sendJson(res, 503, { status: 'draining' });
     }
+    if (pathname === '/metrics') {
+      const text = await deps.metrics.registry.metrics();
+      res.writeHead(200, { 'Content-Type': deps.metrics.registry.contentType, 'Cache-Control': 'no-store', ...SECURITY_HEADERS });
+      return void res.end(req.method === 'HEAD' ? undefined : text);
+    }
     if (pathname === '/api/rooms') {
       const rooms = [...deps.rooms.all()]
         .filter((r) => r.isPublic)
@@ -113,7 +120,9 @@ export function createRequestHandler(deps: HttpDeps) {
     }
     if (pathname === '/api/ice-servers') {
       // A REST caller has no client id yet; each gets its own TURN username.
-      return sendJson(res, 200, { ice_servers: deps.ice.forClient(`http-${randomBytes(6).toString('base64url')}`) });
+      const iceServers = deps.ice.forClient(`http-${randomBytes(6).toString('base64url')}`);
+      deps.metrics.countIceServers(iceServers);
+      return sendJson(res, 200, { ice_servers: iceServers });
     }
     return serveStatic(req, res, pathname);
   };

@@ -2,6 +2,8 @@
 import { networkInterfaces } from 'node:os';
 import { ConfigError, loadConfig, usage } from './config.js';
 import { createLiveRoomServer } from './app.js';
+import { createLogger } from './logger.js';
+import { persistentRoomSecret } from './room-secret.js';
 
 function lanAddresses(): string[] {
   return Object.values(networkInterfaces())
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig(process.env, args);
+    config.roomSecret ??= persistentRoomSecret(config.dataDir);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`liveroom: ${err.message}`);
@@ -26,17 +29,32 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const server = createLiveRoomServer(config);
+  const log = createLogger(config.logLevel);
+  const server = createLiveRoomServer(config, log);
   const address = await server.listen();
   const hosts = config.host === '0.0.0.0' || config.host === '::' ? ['localhost', ...lanAddresses()] : [config.host];
+  // Human-readable lines first (people start it by hand), then the structured record.
   console.log(`LiveRoom is listening on port ${address.port}`);
   for (const h of hosts) console.log(`  http://${h}:${address.port}/`);
-  const stop = () => {
-    console.log('LiveRoom is shutting down');
-    server.close().then(() => process.exit(0));
+  log.info(
+    { port: address.port, host: config.host, limits: config.limits, trustProxy: config.trustProxy, allowedOrigins: config.allowedOrigins },
+    'listening',
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    server
+      .drain()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((err: unknown) => {

@@ -13,12 +13,17 @@ export class TokenBucket {
   }
 
   take(): boolean {
+    if (this.peek() < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Tokens available now (refills first, takes nothing). */
+  peek(): number {
     const t = this.now();
     // A clock that steps back must not leave the bucket empty until it catches up.
     this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, t - this.last) / 1000) * this.perSecond);
     this.last = t;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+    return this.tokens;
   }
 }

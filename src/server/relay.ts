@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { FrameKind, RELAY_FRAME_VERSION, RELAY_HEADER_BYTES, type RelayControl } from '../protocol/relay-frame.js';
+import type { ServerMetrics } from './metrics.js';
 import type { RoomRegistry } from './rooms.js';
 
 // How far behind a viewer is: how long ago we sent the oldest byte it has not
@@ -211,6 +212,7 @@ export class RelayHub {
   constructor(
     private readonly rooms: RoomRegistry,
     private readonly limits: RelayLimits = DEFAULT_RELAY_LIMITS,
+    private readonly metrics?: ServerMetrics,
   ) {}
 
   /** A viewer asked for the relay (request_relay): the ticket lets its relay socket in. */
@@ -331,6 +333,7 @@ export class RelayHub {
   private publish(stream: RelayStream, frame: Buffer): void {
     if (frame.length < RELAY_HEADER_BYTES || frame[0] !== RELAY_FRAME_VERSION) return;
     this.counters.bytesIn += frame.length;
+    this.metrics?.relayBytes.inc({ direction: 'in' }, frame.length);
     const now = Date.now();
     stream.measure(frame.length, now);
     const kind = frame[1];
@@ -384,6 +387,7 @@ export class RelayHub {
     viewer.framesSent++;
     viewer.sent(frame.length, Date.now());
     this.counters.bytesOut += frame.length;
+    this.metrics?.relayBytes.inc({ direction: 'out' }, frame.length);
   }
 
   private drop(viewer: RelayViewer): void {

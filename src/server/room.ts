@@ -2,6 +2,7 @@
 // their latest measurements. A Room sends the membership notifications itself so
 // that every path that changes membership tells the same people the same thing.
 import type { ServerMessage, StatsReport, StatsSummary } from '../protocol/messages.js';
+import type { PasswordHash } from './password.js';
 import { summarize } from './stats.js';
 
 /** A connected client as a room sees it. */
@@ -23,6 +24,10 @@ export class Room {
   private readonly reports = new Map<string, { report: StatsReport; at: number }>();
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
   closed = false;
+  /** Viewers must give this password to join; null for an open room. */
+  password: PasswordHash | null = null;
+  /** The client IP this room counts against (rooms per IP). */
+  owner = '';
 
   constructor(
     readonly id: string,
@@ -86,9 +91,10 @@ export class Room {
     this.sendSummary();
   }
 
-  removeViewer(member: Member): void {
+  removeViewer(member: Member, notice?: ServerMessage): void {
     if (!this.viewers.delete(member.id)) return;
     member.room = null;
+    if (notice) member.send(notice);
     this.reports.delete(member.id);
     this.broadcasterMember?.send({ type: 'viewer_left', viewer_id: member.id });
     this.sendSummary();

@@ -5,7 +5,16 @@
 // ROOM_SECRET set, across a restart), while the nonce keeps the token of an
 // ended room from taking over a later room that drew the same id.
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import type { PasswordHash } from './password.js';
 import { Room, type Member } from './room.js';
+
+/** What the broadcaster chose for its room, and who holds it (for the per-IP room limit). */
+export interface RoomOptions {
+  isPublic?: boolean;
+  password?: PasswordHash | null;
+  /** The client IP the room counts against. */
+  owner?: string;
+}
 
 export type ReclaimResult = { ok: true; room: Room } | { ok: false; reason: 'bad_token' };
 
@@ -18,9 +27,7 @@ function sameSecret(a: string, b: string): boolean {
 export class RoomRegistry {
   private readonly rooms = new Map<string, Room>();
   private readonly secret: Buffer;
-
-  /** Called after a room closes for good (the relay drops its stream). */
-  onClose: (room: Room) => void = () => {};
+  private readonly removedListeners: ((room: Room) => void)[] = [];
 
   constructor(
     private readonly graceMs: number,
@@ -41,22 +48,28 @@ export class RoomRegistry {
     return this.rooms.values();
   }
 
-  create(broadcaster: Member): Room {
+  create(broadcaster: Member, options: RoomOptions = {}): Room {
     if (this.rooms.size >= 900_000) throw new Error('room id space exhausted');
     let id: string;
     do id = randomInt(0, 1_000_000).toString().padStart(6, '0');
     while (this.rooms.has(id));
-    return this.add(new Room(id, this.mintToken(id), broadcaster));
+    return this.add(new Room(id, this.mintToken(id), broadcaster, options.isPublic ?? true), options);
+  }
+
+  /** Called once for every room that leaves the registry (ended or timed out). */
+  onRoomRemoved(listener: (room: Room) => void): void {
+    this.removedListeners.push(listener);
   }
 
   /**
    * Give a room back to the broadcaster holding its token: the live room if it
    * still exists, or a new one with the same id if the server forgot it.
    */
-  reclaim(id: string, token: string, broadcaster: Member): ReclaimResult {
+  reclaim(id: string, token: string, broadcaster: Member, options: RoomOptions = {}): ReclaimResult {
     if (!this.verify(id, token)) return { ok: false, reason: 'bad_token' };
     const room = this.rooms.get(id);
-    if (!room) return { ok: true, room: this.add(new Room(id, token, broadcaster)) };
+    // A forgotten room (e.g. after a restart) comes back with the options the broadcaster sends again.
+    if (!room) return { ok: true, room: this.add(new Room(id, token, broadcaster, options.isPublic ?? true), options) };
     if (!sameSecret(room.token, token)) return { ok: false, reason: 'bad_token' };
     room.attachBroadcaster(broadcaster);
     return { ok: true, room };
@@ -69,8 +82,9 @@ export class RoomRegistry {
 
   close(room: Room, reason: string): void {
     room.close(reason);
-    if (this.rooms.get(room.id) === room) this.rooms.delete(room.id);
-    this.onClose(room);
+    if (this.rooms.get(room.id) !== room) return;
+    this.rooms.delete(room.id);
+    for (const listener of this.removedListeners) listener(room);
   }
 
   private mintToken(id: string): string {
@@ -86,7 +100,9 @@ export class RoomRegistry {
     return dot > 0 && sameSecret(this.sign(id, token.slice(0, dot)), token);
   }
 
-  private add(room: Room): Room {
+  private add(room: Room, options: RoomOptions = {}): Room {
+    room.password = options.password ?? null;
+    room.owner = options.owner ?? '';
     this.rooms.set(room.id, room);
     return room;
   }

@@ -75,6 +75,10 @@ export interface BroadcastOptions {
   microphoneId?: string;
   /** Take back a room after a reload or a dropped connection. */
   resume?: RoomCredentials;
+  /** Viewers must give this password (sent again on every reclaim, so a restarted server knows it). */
+  password?: string;
+  /** Not listed by /api/rooms. */
+  private?: boolean;
   statsIntervalMs?: number;
 }
 
@@ -147,7 +151,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
         // Our client id changed: the server will announce every viewer again.
         this.closeAllLinks();
         this.relayViewers.clear();
-        this.signaling.send({ type: 'create_room', room_id: this.room.roomId, room_token: this.room.token });
+        this.signaling.send({ type: 'create_room', room_id: this.room.roomId, room_token: this.room.token, ...this.roomOptions() });
         this.emit('connection', 'online');
       },
       disconnected: () => this.emit('connection', 'reconnecting'),
@@ -157,8 +161,8 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     if (!this.signaling.connected) await this.signaling.connect();
     const created = await this.request(
       this.options.resume
-        ? { type: 'create_room', room_id: this.options.resume.roomId, room_token: this.options.resume.token }
-        : { type: 'create_room' },
+        ? { type: 'create_room', room_id: this.options.resume.roomId, room_token: this.options.resume.token, ...this.roomOptions() }
+        : { type: 'create_room', ...this.roomOptions() },
     );
     this.room = { roomId: created.room_id, token: created.room_token };
     this.statsTimer = setInterval(() => void this.sampleStats(), this.options.statsIntervalMs ?? 1000);
@@ -203,6 +207,24 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     await Promise.all([...this.links.values()].map((l) => this.applyBitrate(l)));
     this.publisher?.setQuality(quality);
     if (this.stream) this.emit('preview', this.stream);
+  }
+
+  /** Password and visibility for the room, set before goLive. */
+  setRoomOptions(options: { password?: string | undefined; private?: boolean }): void {
+    this.options.password = options.password;
+    this.options.private = options.private;
+  }
+
+  /** Remove a viewer from the room; the server tells it and sends us viewer_left. */
+  removeViewerFromRoom(viewerId: string): void {
+    this.signaling.send({ type: 'remove_viewer', viewer_id: viewerId });
+  }
+
+  private roomOptions(): { password?: string; private?: boolean } {
+    return {
+      ...(this.options.password ? { password: this.options.password } : {}),
+      ...(this.options.private ? { private: true } : {}),
+    };
   }
 
   /** End the broadcast for everyone. */

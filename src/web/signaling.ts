@@ -28,6 +28,18 @@ export function backoffDelay(policy: BackoffPolicy, attempt: number, random = Ma
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/**
+ * Delay after the server said `server_going_away`: its hint plus up to half of
+ * it again at random, so a restarted server is not hit by every client at once.
+ * A planned restart is short, so the same delay is used for the next
+ * PLANNED_RESTART_ATTEMPTS attempts before the usual backoff takes over.
+ */
+export const PLANNED_RESTART_ATTEMPTS = 10;
+
+export function goingAwayDelay(hintMs: number, random = Math.random): number {
+  return Math.round(hintMs + (random() * hintMs) / 2);
+}
+
 export function defaultSignalingUrl(loc: Location = location): string {
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws`;
 }
@@ -38,6 +50,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private everConnected = false;
   private closedByUser = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The server's reconnect hint from server_going_away, and how many attempts may still use it. */
+  private goingAwayHintMs: number | null = null;
+  private hintAttemptsLeft = 0;
   clientId: string | null = null;
   iceServers: IceServer[] = [];
 
@@ -109,7 +124,13 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         const reconnect = this.everConnected;
         this.everConnected = true;
         this.attempt = 0;
+        this.goingAwayHintMs = null;
         this.emit('connected', { clientId: message.client_id, iceServers: message.ice_servers, reconnect });
+      } else if (message.type === 'server_going_away') {
+        // Leave now, so the server can finish draining, and come back after its hint.
+        this.goingAwayHintMs = message.reconnect_after_ms;
+        this.hintAttemptsLeft = PLANNED_RESTART_ATTEMPTS;
+        socket.close();
       }
       this.emit(message.type, message as never);
     };
@@ -118,9 +139,12 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       this.socket = null;
       this.clientId = null;
       if (this.closedByUser) return;
-      const delayMs = backoffDelay(this.backoff, this.attempt);
-      this.attempt++;
-      this.emit('disconnected', { delayMs, attempt: this.attempt });
+      const hint = this.goingAwayHintMs !== null && this.hintAttemptsLeft > 0 ? this.goingAwayHintMs : null;
+      if (hint !== null) this.hintAttemptsLeft--;
+      const delayMs = hint !== null ? goingAwayDelay(hint) : backoffDelay(this.backoff, this.attempt);
+      // A planned restart does not grow the backoff: the server said when it will be back.
+      this.attempt = hint !== null ? 0 : this.attempt + 1;
+      this.emit('disconnected', { delayMs, attempt: Math.max(1, this.attempt) });
       this.retryTimer = setTimeout(() => this.open(), delayMs);
     };
   }

@@ -15,6 +15,14 @@ export type ViewState =
   | 'failed' // ICE could not connect
   | 'closed';
 
+/**
+ * After a reconnect the room may not be back yet (the server restarted and the
+ * broadcaster has not reclaimed it): room_not_found then means "try again", at
+ * this interval, for up to REJOIN_PATIENCE_MS, before the viewer is told.
+ */
+const REJOIN_RETRY_MS = 500;
+const REJOIN_PATIENCE_MS = 30_000;
+
 export interface ViewEvents {
   joined: { roomId: string; broadcasterId: string };
   state: ViewState;
@@ -53,6 +61,9 @@ export class ViewSession extends Emitter<ViewEvents> {
   private chain: Promise<void> = Promise.resolve();
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private readonly unsubscribe: (() => void)[] = [];
+  private password: string | undefined;
+  private rejoinDeadline = 0;
+  private rejoinTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly signaling: SignalingClient,
@@ -61,11 +72,33 @@ export class ViewSession extends Emitter<ViewEvents> {
     super();
   }
 
-  /** Enter a room; rejects with the server's error (room_not_found, invalid_room_id, room_full…). */
-  async join(roomId: string): Promise<void> {
+  /**
+   * Enter a room; rejects with the server's error (room_not_found, invalid_room_id,
+   * room_full, password_required, wrong_password…). After password_required,
+   * call join again with the password.
+   */
+  async join(roomId: string, password?: string): Promise<void> {
+    this.unsubscribe.splice(0).forEach((off) => off());
     this.listen();
+    this.password = password;
+    let joined: ServerMessageOf<'room_joined'>;
+    try {
+      joined = await this.requestJoin(roomId, password);
+    } catch (err) {
+      // A session that did not get in must not answer offers meant for the next one.
+      this.unsubscribe.splice(0).forEach((off) => off());
+      throw err;
+    }
+    this.roomId = joined.room_id;
+    this.broadcasterId = joined.broadcaster_id;
+    this.statsTimer = setInterval(() => void this.sampleStats(), this.options.statsIntervalMs ?? 1000);
+    this.emit('joined', { roomId: joined.room_id, broadcasterId: joined.broadcaster_id });
+    if (this.options.forceRelay) void this.useRelay();
+  }
+
+  private async requestJoin(roomId: string, password: string | undefined): Promise<ServerMessageOf<'room_joined'>> {
     if (!this.signaling.connected) await this.signaling.connect();
-    const joined = await new Promise<ServerMessageOf<'room_joined'>>((resolve, reject) => {
+    return new Promise<ServerMessageOf<'room_joined'>>((resolve, reject) => {
       const done = () => {
         offOk();
         offErr();
@@ -79,13 +112,8 @@ export class ViewSession extends Emitter<ViewEvents> {
         done();
         reject(Object.assign(new Error(m.message), { code: m.code }));
       });
-      this.signaling.send({ type: 'join_room', room_id: roomId });
+      this.signaling.send({ type: 'join_room', room_id: roomId, ...(password !== undefined ? { password } : {}) });
     });
-    this.roomId = joined.room_id;
-    this.broadcasterId = joined.broadcaster_id;
-    this.statsTimer = setInterval(() => void this.sampleStats(), this.options.statsIntervalMs ?? 1000);
-    this.emit('joined', { roomId: joined.room_id, broadcasterId: joined.broadcaster_id });
-    if (this.options.forceRelay) void this.useRelay();
   }
 
   /**
@@ -153,6 +181,10 @@ export class ViewSession extends Emitter<ViewEvents> {
       this.signaling.on('relay_ready', (m) => {
         if (this.onRelay && m.ticket) this.startRelay(m.ticket);
       }),
+      // A rejoin after a reconnect: the broadcaster may have a new id too (both reconnected).
+      this.signaling.on('room_joined', (m) => {
+        if (m.room_id === this.roomId) this.broadcasterId = m.broadcaster_id;
+      }),
       this.signaling.on('broadcaster_returned', (m) => {
         this.broadcasterId = m.broadcaster_id;
         this.setState('connecting');
@@ -161,20 +193,43 @@ export class ViewSession extends Emitter<ViewEvents> {
         this.emit('closed', { reason: m.reason });
         this.finish();
       }),
+      // The broadcaster removed us: out for good, no rejoin.
+      this.signaling.on('removed', () => {
+        this.emit('closed', { reason: 'removed' });
+        this.finish();
+      }),
       this.signaling.on('disconnected', () => this.emit('connection', 'reconnecting')),
       this.signaling.on('connected', ({ reconnect }) => {
         if (!reconnect || !this.roomId) return;
-        // A new client id: join again; the broadcaster answers with a fresh
-        // offer, or, on the relay, we ask for a new ticket.
-        this.signaling.send({ type: 'join_room', room_id: this.roomId });
+        // A new client id: join again; the broadcaster answers with a fresh offer.
+        this.rejoinDeadline = Date.now() + REJOIN_PATIENCE_MS;
+        this.rejoin();
         if (this.onRelay) {
+          // On the relay, a new client id needs a new ticket.
           this.onRelay = false;
           void this.useRelay();
         }
         this.emit('connection', 'online');
       }),
+      this.signaling.on('error', (m) => {
+        if (m.request_type !== 'join_room' || !this.roomId || this.state === 'closed') return;
+        if (m.code === 'room_not_found' && Date.now() < this.rejoinDeadline) {
+          this.rejoinTimer = setTimeout(() => this.rejoin(), REJOIN_RETRY_MS);
+          return;
+        }
+        this.emit('error', { code: m.code, message: m.message });
+        this.emit('closed', { reason: m.code });
+        this.finish();
+      }),
     ];
     this.unsubscribe.push(...subs);
+  }
+
+  private rejoin(): void {
+    this.rejoinTimer = null;
+    if (!this.roomId || this.state === 'closed') return;
+    const password = this.password;
+    this.signaling.send({ type: 'join_room', room_id: this.roomId, ...(password !== undefined ? { password } : {}) });
   }
 
   private onOffer(m: ServerMessageOf<'offer'>): void {
@@ -259,6 +314,7 @@ export class ViewSession extends Emitter<ViewEvents> {
 
   private finish(): void {
     if (this.statsTimer) clearInterval(this.statsTimer);
+    if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
     this.unsubscribe.splice(0).forEach((off) => off());
     this.pc?.close();
     this.pc = null;

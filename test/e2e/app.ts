@@ -15,6 +15,33 @@ export function instrumentPeerConnections(): void {
   } as typeof RTCPeerConnection;
 }
 
+/** Records the wall-clock time of every video frame a page presents, so tests can time when video comes back. */
+export function instrumentVideoFrames(): void {
+  const w = window as unknown as { __lastFrameAt: number };
+  w.__lastFrameAt = 0;
+  const watchVideo = (video: HTMLVideoElement) => {
+    const onFrame = () => {
+      w.__lastFrameAt = Date.now();
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  };
+  new MutationObserver(() => {
+    for (const v of document.querySelectorAll<HTMLVideoElement>('video:not([data-frames-watched])')) {
+      v.dataset.framesWatched = '1';
+      watchVideo(v);
+    }
+  }).observe(document, { childList: true, subtree: true });
+}
+
+/** Wait for a video frame presented after `since` (epoch ms, this machine's clock); returns when it came. */
+export async function frameAfter(page: Page, since: number, timeout = 20_000): Promise<number> {
+  await expect
+    .poll(() => page.evaluate(() => (window as unknown as { __lastFrameAt?: number }).__lastFrameAt ?? 0), { timeout, interval: 50 })
+    .toBeGreaterThan(since);
+  return page.evaluate(() => (window as unknown as { __lastFrameAt: number }).__lastFrameAt);
+}
+
 export async function pcCount(page: Page): Promise<number> {
   return page.evaluate(() => (window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs?.length ?? 0);
 }

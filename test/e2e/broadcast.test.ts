@@ -11,7 +11,9 @@ import {
   expectAdvancing,
   goLive,
   inboundAudio,
+  frameAfter,
   instrumentPeerConnections,
+  instrumentVideoFrames,
   numberIn,
   pcCount,
   roomCode,
@@ -31,6 +33,7 @@ const contexts: BrowserContext[] = [];
 async function open(locale = 'en-US'): Promise<Page> {
   const { context, page } = await newPage(browser, server.httpUrl, locale);
   await context.addInitScript(instrumentPeerConnections);
+  await context.addInitScript(instrumentVideoFrames);
   contexts.push(context);
   return page;
 }
@@ -153,12 +156,18 @@ describe('live broadcast', () => {
     const code = await goLive(broadcaster, '480p');
     const viewer = await open();
     await watch(viewer, code);
+    const reloaded = Date.now();
     await broadcaster.reload();
-    const back = Date.now();
     expect(await roomCode(broadcaster)).toBe(code);
+    // "Back": the reloaded page shows the reclaimed room again.
+    const back = Date.now();
     await expect.poll(() => pcCount(viewer), { timeout: 10_000 }).toBe(2);
-    await waitForFrames(viewer, 'remote-video');
-    console.log(`video back on the viewer ${Date.now() - back} ms after the reload`);
+    const frameAt = await frameAfter(viewer, back);
+    console.log(
+      `broadcaster reload: video back on the viewer ${frameAt - back} ms after the broadcaster was back (${frameAt - reloaded} ms after the reload began)`,
+    );
+    expect(frameAt - back).toBeLessThanOrEqual(3_000);
+    await expectAdvancing(viewer, 'remote-video');
   });
 });
 

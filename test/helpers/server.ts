@@ -17,8 +17,11 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     port: 0,
     host: '127.0.0.1',
     stunUrls: [],
+    logLevel: 'silent',
     ...overrides,
-    limits: { ...base.limits, ...overrides.limits },
+    // Every test client comes from 127.0.0.1: the per-IP limits are opened wide
+    // here, and the tests of those limits set them explicitly.
+    limits: { ...base.limits, maxRoomsPerIp: 10_000, maxConnectionsPerIp: 10_000, failedJoinsPerMinute: 10_000, ...overrides.limits },
     turn: { ...base.turn, ...overrides.turn },
     relay: { ...base.relay, ...overrides.relay },
   };

@@ -1,66 +1,9 @@
 // The command-line entry (src/server/main.ts) as a real process: the
 // environment variables of the contract, flags over them, and a clear exit on
 // a bad value.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-const main = path.join(root, 'src', 'server', 'main.ts');
-
-interface Started {
-  child: ChildProcess;
-  port: number;
-  output: () => string;
-}
-
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-  }
-});
-
-function run(env: Record<string, string>, args: string[]) {
-  const child = spawn(tsx, [main, ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
-}
-
-/** Start the server and wait for the line that gives its port. */
-async function start(env: Record<string, string>, args: string[] = []): Promise<Started> {
-  const { child, output } = run(env, args);
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line within 20 s; output:\n${output()}`)), 20_000);
-    const check = () => {
-      const m = /listening on port (\d+)/.exec(output());
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}; output:\n${output()}`));
-    });
-  });
-  return { child, port, output };
-}
+import { describe, expect, it } from 'vitest';
+import { run, start } from '../helpers/server-process.js';
 
 describe('liveroom server process', () => {
   it('reads HOST, PORT, STUN_URLS, TURN_URLS, TURN_SECRET and TURN_TTL from the environment', async () => {

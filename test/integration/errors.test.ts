@@ -170,6 +170,15 @@ describe('errors on a default server', () => {
     await room.viewer.expectNothing(SILENCE_MS);
   });
 
+  it('a forwarded answer nested thousands deep is refused, not forwarded, and does not crash the server', async () => {
+    // 60 KiB of "[[[[…": JSON.stringify of it would overflow the stack when forwarded.
+    const deep = '['.repeat(30_000) + ']'.repeat(30_000);
+    room.viewer.sendRaw(`{"type":"answer","target_id":"${room.broadcaster.id}","sdp":{"type":"answer","sdp":"v=0"},"x":${deep}}`);
+    expect((await room.viewer.nextError('bad_message')).message).toMatch(/nest/);
+    await room.broadcaster.expectNothing(SILENCE_MS, { ignore: ['stats_summary'] });
+    await roomIsUnaffected(room.viewer);
+  });
+
   it('invalid UTF-8 is bad_json and the connection stays', async () => {
     room.other.sendRaw(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), false);
     await room.other.nextError('bad_json');

@@ -1,6 +1,8 @@
 // Configuration: defaults < environment < flags, and a clear ConfigError for bad values.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { ConfigError, DEFAULT_STUN_URLS, defaultConfig, loadConfig, usage } from '../../src/server/config.js';
 
 function configError(env: NodeJS.ProcessEnv, argv: string[] = []): ConfigError {
@@ -54,6 +56,15 @@ describe('environment', () => {
         MESSAGE_BURST: '10',
         ROOM_SECRET: 'rooms',
         STATIC_DIR: 'some/dir',
+        MAX_ROOMS_PER_IP: '3',
+        MAX_CONNECTIONS_PER_IP: '40',
+        FAILED_JOINS_PER_MINUTE: '9',
+        TRUST_PROXY: 'true',
+        ALLOWED_ORIGINS: 'https://live.example.com, http://localhost:5173',
+        DATA_DIR: 'var/lr',
+        LOG_LEVEL: 'warn',
+        DRAIN_TIMEOUT: '2',
+        RECONNECT_AFTER: '0.5',
       },
       [],
     );
@@ -62,7 +73,21 @@ describe('environment', () => {
     expect(c.stunUrls).toEqual(['stun:a.example.org:3478', 'stuns:b.example.org']);
     expect(c.turn).toEqual({ urls: ['turn:t.example.org:3478', 'turns:t.example.org:5349'], secret: 'shh', ttlSeconds: 600 });
     expect(c.roomGraceMs).toBe(2500);
-    expect(c.limits).toEqual({ maxViewersPerRoom: 7, maxMessageBytes: 2048, messagesPerSecond: 5, messageBurst: 10 });
+    expect(c.limits).toEqual({
+      maxViewersPerRoom: 7,
+      maxMessageBytes: 2048,
+      messagesPerSecond: 5,
+      messageBurst: 10,
+      maxRoomsPerIp: 3,
+      maxConnectionsPerIp: 40,
+      failedJoinsPerMinute: 9,
+    });
+    expect(c.trustProxy).toBe(true);
+    expect(c.allowedOrigins).toEqual(['https://live.example.com', 'http://localhost:5173']);
+    expect(c.dataDir).toBe(path.resolve('var/lr'));
+    expect(c.logLevel).toBe('warn');
+    expect(c.drainMs).toBe(2000);
+    expect(c.reconnectAfterMs).toBe(500);
     expect(c.roomSecret).toBe('rooms');
     expect(c.staticDir).toBe(path.resolve('some/dir'));
   });
@@ -116,6 +141,39 @@ describe('flags', () => {
   });
 });
 
+describe('config file', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'liveroom-config-'));
+  const write = (name: string, text: string) => {
+    const file = path.join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('is read with --config, below the environment and the flags', () => {
+    const file = write('ok.json', JSON.stringify({ PORT: 9001, MAX_VIEWERS: 12, TRUST_PROXY: true, ALLOWED_ORIGINS: ['https://a.example.com'], LOG_LEVEL: 'debug' }));
+    const c = loadConfig({ LOG_LEVEL: 'error' }, ['--config', file, '--port', '9002']);
+    expect(c.port).toBe(9002);
+    expect(c.limits.maxViewersPerRoom).toBe(12);
+    expect(c.trustProxy).toBe(true);
+    expect(c.allowedOrigins).toEqual(['https://a.example.com']);
+    expect(c.logLevel).toBe('error');
+  });
+
+  it('is read from CONFIG_FILE too', () => {
+    const file = write('env.json', '{"MAX_ROOMS_PER_IP": 4}');
+    expect(loadConfig({ CONFIG_FILE: file }, []).limits.maxRoomsPerIp).toBe(4);
+  });
+
+  it('refuses bad files with a clear message', () => {
+    expect(configError({}, [`--config=${write('bad.json', '{"PORT": 8080,')}`]).message).toMatch(/config file .*bad\.json/);
+    expect(configError({}, ['--config', write('arr.json', '[1]')]).message).toMatch(/one JSON object/);
+    expect(configError({}, ['--config', write('unknown.json', '{"PROT": 1}')]).message).toMatch(/unknown setting "PROT"/);
+    expect(configError({}, ['--config', write('nested.json', '{"PORT": {"a": 1}}')]).message).toMatch(/PORT must be/);
+    expect(configError({}, ['--config', write('range.json', '{"PORT": 99999}')]).message).toMatch(/port.*0 to 65535/);
+    expect(configError({}, ['--config', path.join(dir, 'missing.json')]).message).toMatch(/missing\.json/);
+  });
+});
+
 describe('bad values throw ConfigError naming the setting', () => {
   const cases: [string, NodeJS.ProcessEnv, string[], RegExp][] = [
     ['non-numeric PORT', { PORT: 'http' }, [], /port.*"http"/],
@@ -138,6 +196,15 @@ describe('bad values throw ConfigError naming the setting', () => {
     ['ROOM_GRACE negative', { ROOM_GRACE: '-5' }, [], /ROOM_GRACE/],
     ['unknown flag', {}, ['--prot', '80'], /unknown option --prot/],
     ['flag without a value', {}, ['--port'], /--port needs a value/],
+    ['MAX_ROOMS_PER_IP zero', { MAX_ROOMS_PER_IP: '0' }, [], /MAX_ROOMS_PER_IP/],
+    ['MAX_CONNECTIONS_PER_IP not a number', { MAX_CONNECTIONS_PER_IP: 'many' }, [], /MAX_CONNECTIONS_PER_IP.*"many"/],
+    ['FAILED_JOINS_PER_MINUTE fractional', { FAILED_JOINS_PER_MINUTE: '2.5' }, [], /FAILED_JOINS_PER_MINUTE/],
+    ['TRUST_PROXY not a boolean', { TRUST_PROXY: 'maybe' }, [], /TRUST_PROXY must be true or false/],
+    ['ALLOWED_ORIGINS with a path', { ALLOWED_ORIGINS: 'https://a.example.com/app' }, [], /ALLOWED_ORIGINS.*bare origin/],
+    ['ALLOWED_ORIGINS not a URL', { ALLOWED_ORIGINS: 'example.com' }, [], /ALLOWED_ORIGINS.*"example\.com"/],
+    ['LOG_LEVEL unknown', {}, ['--log-level', 'loud'], /LOG_LEVEL must be one of/],
+    ['DRAIN_TIMEOUT negative', { DRAIN_TIMEOUT: '-1' }, [], /DRAIN_TIMEOUT/],
+    ['--config without a value', {}, ['--config'], /--config needs a value/],
   ];
   for (const [name, env, argv, pattern] of cases) {
     it(name, () => {

@@ -23,8 +23,18 @@ function fail(value: unknown): ParseFailure {
 
 describe('valid client messages', () => {
   const valid: Record<string, Record<string, unknown>[]> = {
-    create_room: [{ type: 'create_room' }, { type: 'create_room', room_id: '012345', room_token: 'secret-token' }],
-    join_room: [{ type: 'join_room', room_id: '123456' }, { type: 'join_room', room_id: '000000' }],
+    create_room: [
+      { type: 'create_room' },
+      { type: 'create_room', room_id: '012345', room_token: 'secret-token' },
+      { type: 'create_room', password: 'hunter2', private: true },
+      { type: 'create_room', room_id: '012345', room_token: 'secret-token', password: 'p', private: false },
+    ],
+    join_room: [
+      { type: 'join_room', room_id: '123456' },
+      { type: 'join_room', room_id: '000000' },
+      { type: 'join_room', room_id: '000000', password: '密码 with spaces' },
+    ],
+    remove_viewer: [{ type: 'remove_viewer', viewer_id: 'abc' }],
     leave_room: [{ type: 'leave_room' }],
     end_room: [{ type: 'end_room' }],
     offer: [{ type: 'offer', target_id: 'abc', sdp: offerSdp }],
@@ -219,7 +229,7 @@ describe('invalid client messages', () => {
 
   it('extra fields on non-forwarded messages are dropped, not refused', () => {
     expect(ok({ type: 'ping', nonce: 1 })).toEqual({ type: 'ping' });
-    expect(ok({ type: 'join_room', room_id: '123456', password: 'x' })).toEqual({ type: 'join_room', room_id: '123456' });
+    expect(ok({ type: 'join_room', room_id: '123456', token: 'x' })).toEqual({ type: 'join_room', room_id: '123456' });
     expect(ok({ type: 'stats_report', bitrate: 5, secret_field: 'y' })).toEqual({ type: 'stats_report', bitrate: 5 });
   });
 
@@ -295,7 +305,20 @@ describe('parseServerMessage', () => {
 
   it('the error code list holds every code of the contract', () => {
     expect([...ErrorCode.options].sort()).toEqual(
-      ['bad_json', 'bad_message', 'room_not_found', 'room_full', 'not_in_room', 'not_allowed', 'invalid_room_id', 'rate_limited', 'too_large'].sort(),
+      [
+        'bad_json',
+        'bad_message',
+        'room_not_found',
+        'room_full',
+        'not_in_room',
+        'not_allowed',
+        'invalid_room_id',
+        'rate_limited',
+        'too_large',
+        // additions (issue 6): room passwords
+        'password_required',
+        'wrong_password',
+      ].sort(),
     );
   });
 });

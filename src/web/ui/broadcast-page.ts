@@ -13,6 +13,9 @@ const STORAGE_KEY = 'liveroom.broadcast';
 interface Saved extends RoomCredentials {
   quality: Quality;
   cameraId?: string;
+  /** Kept for this tab only, so a reclaim after a server restart restores the room's password. */
+  password?: string;
+  private?: boolean;
 }
 
 function loadSaved(): Saved | null {
@@ -47,6 +50,13 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
   for (const q of QUALITIES) qualitySelect.append(h('option', { attrs: { value: q } }, q));
   qualitySelect.value = saved?.quality ?? '720p';
   const goLive = h('button', { testid: 'go-live', class: 'primary big', text: 'go_live' });
+  const passwordInput = h('input', {
+    testid: 'room-password',
+    attrs: { type: 'password', autocomplete: 'new-password', maxlength: '128', 'aria-label': 'room password' },
+  });
+  passwordInput.value = saved?.password ?? '';
+  const privateBox = h('input', { testid: 'private-room', attrs: { type: 'checkbox' } });
+  privateBox.checked = saved?.private ?? false;
   const error = h('p', { testid: 'error-message', class: 'error', attrs: { role: 'alert' } });
   show(error, false);
 
@@ -62,7 +72,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
   const viewersTable = h(
     'table',
     { class: 'viewers', testid: 'viewers-table' },
-    h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', { text: 'path' }), h('th', { text: 'codec' }), h('th', { text: 'bitrate' }), h('th', { text: 'rtt' }), h('th', { text: 'loss' }))),
+    h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', { text: 'path' }), h('th', { text: 'codec' }), h('th', { text: 'bitrate' }), h('th', { text: 'rtt' }), h('th', { text: 'loss' }), h('th'))),
     viewersBody,
   );
   const panel = new StatsPanel(
@@ -96,6 +106,8 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     h('label', {}, h('span', { text: 'camera' }), cameraSelect),
     h('label', {}, h('span', { text: 'microphone' }), micSelect),
     h('label', {}, h('span', { text: 'quality' }), qualitySelect),
+    h('label', {}, h('span', { text: 'room_password' }), passwordInput),
+    h('label', { class: 'check' }, privateBox, h('span', { text: 'private_room' })),
     goLive,
   );
 
@@ -154,7 +166,16 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
       const link = `${location.origin}${location.pathname}#/watch/${room.roomId}`;
       roomCode.textContent = room.roomId;
       shareLink.value = link;
-      sessionStorage.setItem(STORAGE_KEY, JSON.stringify({ ...room, quality: s.quality, cameraId: cameraSelect.value || undefined } satisfies Saved));
+      sessionStorage.setItem(
+        STORAGE_KEY,
+        JSON.stringify({
+          ...room,
+          quality: s.quality,
+          cameraId: cameraSelect.value || undefined,
+          password: passwordInput.value || undefined,
+          private: privateBox.checked || undefined,
+        } satisfies Saved),
+      );
       show(livePanel, true);
       show(panel.element, true);
       show(goLive, false);
@@ -205,6 +226,11 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
           h('td', {}, formatBitrate(v.bitrate)),
           h('td', {}, orDash(v.rtt, ' ms')),
           h('td', {}, orDash(v.loss, ' %')),
+          h(
+            'td',
+            {},
+            h('button', { class: 'small', testid: 'remove-viewer', text: 'remove_viewer', on: { click: () => session?.removeViewerFromRoom(v.id) } }),
+          ),
         ),
       ),
     );
@@ -214,6 +240,9 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
 
   async function startLive(): Promise<void> {
     if (!session) return;
+    session.setRoomOptions({ password: passwordInput.value || undefined, private: privateBox.checked });
+    passwordInput.disabled = true;
+    privateBox.disabled = true;
     goLive.disabled = true;
     translate(goLive, 'going_live');
     try {
@@ -224,6 +253,8 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
       if (code && saved) sessionStorage.removeItem(STORAGE_KEY);
       fail(code ? describeServerError(code, (err as Error).message) : t('server_unreachable'));
       goLive.disabled = false;
+      passwordInput.disabled = false;
+      privateBox.disabled = false;
       translate(goLive, 'go_live');
     }
   }

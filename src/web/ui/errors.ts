@@ -11,6 +11,12 @@ export function describeServerError(code: string, message: string, roomId = ''):
       return t('err_room_full');
     case 'not_allowed':
       return t('err_not_allowed');
+    case 'rate_limited':
+      return t('err_rate_limited');
+    case 'password_required':
+      return t('err_password_required');
+    case 'wrong_password':
+      return t('err_wrong_password');
     default:
       return t('err_generic', { message });
   }

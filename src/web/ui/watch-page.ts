@@ -12,6 +12,7 @@ const REASONS: Record<string, MessageKey> = {
   ended: 'reason_ended',
   broadcaster_timeout: 'reason_broadcaster_timeout',
   server_shutdown: 'reason_server_shutdown',
+  removed: 'reason_removed',
 };
 
 /** `?via=relay` watches through the server relay from the start. */
@@ -26,7 +27,15 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
   });
   input.placeholder = t('enter_code');
   const joinButton = h('button', { testid: 'join', class: 'primary big', text: 'join' });
-  const form = h('form', { class: 'card join-form', attrs: { novalidate: '' } }, input, joinButton);
+  // Shown only once the server says the room needs a password.
+  const passwordInput = h('input', {
+    testid: 'join-password',
+    class: 'code-input',
+    attrs: { type: 'password', autocomplete: 'current-password', maxlength: '128', 'aria-label': 'password', 'data-i18n-placeholder': 'password' },
+  });
+  passwordInput.placeholder = t('password');
+  show(passwordInput, false);
+  const form = h('form', { class: 'card join-form', attrs: { novalidate: '' } }, input, passwordInput, joinButton);
   const error = h('p', { testid: 'error-message', class: 'error', attrs: { role: 'alert' } });
   show(error, false);
 
@@ -94,7 +103,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     panel.plot(s.bitrate, s.availableBitrate);
   }
 
-  async function join(code: string): Promise<void> {
+  async function join(code: string, password?: string): Promise<void> {
     if (!/^\d{6}$/.test(code)) {
       showError(error, t('err_invalid_room_id'));
       return;
@@ -123,7 +132,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     joinButton.disabled = true;
     translate(joinButton, 'joining');
     try {
-      await s.join(code);
+      await s.join(code, password);
       show(error, false);
       show(form, false);
       show(player, true);
@@ -133,6 +142,11 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     } catch (err) {
       const e = err as Error & { code?: string };
       showError(error, e.code ? describeServerError(e.code, e.message, code) : t('server_unreachable'));
+      if (e.code === 'password_required' || e.code === 'wrong_password') {
+        show(passwordInput, true);
+        passwordInput.value = '';
+        passwordInput.focus();
+      }
       session = null;
     } finally {
       joinButton.disabled = false;
@@ -142,7 +156,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    void join(input.value.trim());
+    void join(input.value.trim(), passwordInput.hidden ? undefined : passwordInput.value || undefined);
   });
   input.addEventListener('input', () => {
     input.value = input.value.replace(/\D/g, '').slice(0, 6);
