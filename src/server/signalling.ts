@@ -79,7 +79,7 @@ export class SignallingServer {
     socket.on('message', (data, isBinary) => this.receive(conn, data, isBinary));
     socket.on('close', () => this.drop(conn));
     socket.on('error', () => socket.terminate());
-    conn.send({ type: 'welcome', client_id: conn.id, ice_servers: this.ice.forClient(conn.id) });
+    conn.send({ type: 'welcome', client_id: conn.id, ice_servers: this.ice.forClient(conn.id), ice_timeouts: this.config.iceTimeouts });
   }
 
   private receive(conn: Connection, data: RawData, isBinary: boolean): void {
@@ -121,6 +121,7 @@ export class SignallingServer {
       case 'offer':
       case 'answer':
       case 'ice_candidate':
+      case 'ice_restart':
         return this.forward(conn, msg);
       case 'request_relay':
         return this.requestRelay(conn, msg);
@@ -174,7 +175,7 @@ export class SignallingServer {
     this.rooms.close(room, 'ended');
   }
 
-  private forward(conn: Connection, msg: ClientMessageOf<'offer' | 'answer' | 'ice_candidate'>): void {
+  private forward(conn: Connection, msg: ClientMessageOf<'offer' | 'answer' | 'ice_candidate' | 'ice_restart'>): void {
     const room = conn.room;
     if (!room) return conn.error('not_in_room', `${msg.type} needs a room: join or create one first`, msg.type);
     const target = room.peerFor(conn, msg.target_id);
