@@ -1,14 +1,8 @@
 // Command-line entry: `node dist/server/main.js [--port N] [--host H] ...`
-import { networkInterfaces } from 'node:os';
+import qrcode from 'qrcode-terminal';
 import { ConfigError, loadConfig, usage } from './config.js';
 import { createLiveRoomServer } from './app.js';
-
-function lanAddresses(): string[] {
-  return Object.values(networkInterfaces())
-    .flat()
-    .filter((a) => a && a.family === 'IPv4' && !a.internal)
-    .map((a) => a!.address);
-}
+import { lanAddresses, loadTls } from './tls.js';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -26,11 +20,20 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const server = createLiveRoomServer(config);
+  const tls = await loadTls(config.tls);
+  if (tls) console.log(`TLS certificate: ${tls.source}`);
+  const server = createLiveRoomServer(config, tls);
   const address = await server.listen();
-  const hosts = config.host === '0.0.0.0' || config.host === '::' ? ['localhost', ...lanAddresses()] : [config.host];
+  const lan = config.host === '0.0.0.0' || config.host === '::' ? lanAddresses() : [];
+  const hosts = lan.length || config.host === '0.0.0.0' || config.host === '::' ? ['localhost', ...lan] : [config.host];
   console.log(`LiveRoom is listening on port ${address.port}`);
-  for (const h of hosts) console.log(`  http://${h}:${address.port}/`);
+  for (const h of hosts) console.log(`  ${server.scheme}://${h}:${address.port}/`);
+  // A phone on the LAN scans this instead of typing the address.
+  if (lan[0]) {
+    console.log(`Scan to open ${server.scheme}://${lan[0]}:${address.port}/ on a phone:`);
+    qrcode.generate(`${server.scheme}://${lan[0]}:${address.port}/`, { small: true });
+  }
+  if (config.tls.selfSigned) console.log('The certificate is self-signed: each device asks once to trust it.');
   const stop = () => {
     console.log('LiveRoom is shutting down');
     server.close().then(() => process.exit(0));
