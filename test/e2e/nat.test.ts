@@ -15,6 +15,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { coturnConfig } from '../../src/dev/coturn.js';
+import { selfSignedCertificate } from '../../src/server/tls.js';
 import { goLive, instrumentPeerConnections, waitForFrames, watch } from './app.js';
 import { CHROMIUM, CHROMIUM_FLAGS, newPage } from './browser.js';
 import { requireTopologyTools, Topology, waitForOutput } from './netns.js';
@@ -55,11 +56,25 @@ function build(): void {
   // Empty chains now; each test adds its drops and afterEach flushes them.
   topo.nft(ns.r, 'table inet lr { chain pass { type filter hook forward priority 0; policy accept; }; }');
   topo.nft(ns.b1, 'table inet lr { chain leave { type filter hook output priority 0; policy accept; }; }');
+  // LAN B may sit behind a NAT (the network test needs one for STUN to show a public address).
+  topo.nft(ns.r, 'table ip lrnat { chain post { type nat hook postrouting priority 100; policy accept; }; }');
 }
 
 async function startServices(): Promise<void> {
   const conf = path.join(topo.dir, 'turnserver.conf');
-  writeFileSync(conf, coturnConfig({ secret: SECRET, listeningIps: [PUB], verbose: true, pidFile: path.join(topo.dir, 'turn.pid') }));
+  // turns: with a certificate made here (the same code as `--https`).
+  await selfSignedCertificate(topo.dir, [PUB]);
+  writeFileSync(
+    conf,
+    coturnConfig({
+      secret: SECRET,
+      listeningIps: [PUB],
+      certFile: path.join(topo.dir, 'tls-cert.pem'),
+      keyFile: path.join(topo.dir, 'tls-key.pem'),
+      verbose: true,
+      pidFile: path.join(topo.dir, 'turn.pid'),
+    }),
+  );
   const coturn = topo.spawn(ns.pub, ['turnserver', '-c', conf]);
   await waitForOutput(coturn, /TCP listener opened on : 10\.77\.0\.2:3478/, 'coturn');
   const server = topo.spawn(ns.pub, [process.execPath, path.join(ROOT, 'dist/server/main.js')], {
@@ -68,7 +83,7 @@ async function startServices(): Promise<void> {
     PORT: '8080',
     STATIC_DIR: path.join(ROOT, 'dist/web'),
     STUN_URLS: `stun:${PUB}:3478`,
-    TURN_URLS: `${TURN}?transport=udp,${TURN}?transport=tcp`,
+    TURN_URLS: `${TURN}?transport=udp,${TURN}?transport=tcp,turns:${PUB}:5349?transport=tcp`,
     TURN_SECRET: SECRET,
   });
   await waitForOutput(server, /listening on port 8080/, 'LiveRoom server');
@@ -181,6 +196,7 @@ afterEach(async () => {
   await Promise.all(contexts.splice(0).map((c) => c.close()));
   topo.nft(ns.r, 'flush chain inet lr pass');
   topo.nft(ns.b1, 'flush chain inet lr leave');
+  topo.nft(ns.r, 'flush chain ip lrnat post');
 });
 
 afterAll(async () => {
@@ -319,5 +335,27 @@ describe('NAT traversal on real topologies', () => {
     const history = await ladderHistory(viewer);
     expect(history.map((r) => r.rung)).toEqual(['direct', 'turn', 'relay']);
     console.log(`[ladder] relay requested after ${history[2]!.startedMs} ms`);
+  });
+
+  it('the network test page says what works: signalling, STUN behind a NAT, TURN over UDP and TCP', async () => {
+    topo.nft(ns.r, `add rule ip lrnat post ip saddr ${LAN_B} oifname "pub0" masquerade`);
+    const page = await open(ns.b1);
+    await page.goto('/');
+    await page.getByTestId('network-test').click();
+    await expect.poll(() => page.getByTestId('network-summary').getAttribute('data-done'), { timeout: 30_000 }).toBe('true');
+    const checks = await page.getByTestId('network-check').evaluateAll((els) =>
+      els.map((e) => ({ kind: e.getAttribute('data-kind'), status: e.getAttribute('data-status'), transport: e.getAttribute('data-transport'), text: e.textContent })),
+    );
+    console.log(checks.map((c) => c.text).join('\n'));
+    expect(checks.find((c) => c.kind === 'signalling')?.status).toBe('ok');
+    const stun = checks.find((c) => c.kind === 'stun')!;
+    expect(stun.status).toBe('ok');
+    expect(stun.text).toContain('10.77.0.1'); // the router's address: the NAT's outside
+    for (const transport of ['udp', 'tcp']) {
+      expect(checks.find((c) => c.kind === 'turn' && c.transport === transport)?.status, transport).toBe('ok');
+    }
+    // Reported either way: Chromium does not trust the test's self-signed certificate for turns:.
+    expect(checks.find((c) => c.kind === 'turn' && c.transport === 'tls')?.text).toMatch(/TURN over TLS/);
+    expect(await text(page, 'network-summary')).toMatch(/Viewers on any network can connect: the TURN relay works \(.*UDP.*\)/);
   });
 });
