@@ -18,7 +18,7 @@ import { coturnConfig } from '../../src/dev/coturn.js';
 import { selfSignedCertificate } from '../../src/server/tls.js';
 import { goLive, instrumentPeerConnections, waitForFrames, watch } from './app.js';
 import { CHROMIUM, CHROMIUM_FLAGS, newPage } from './browser.js';
-import { requireTopologyTools, Topology, waitForOutput } from './netns.js';
+import { removeStaleTopologies, requireTopologyTools, Topology, waitForOutput } from './netns.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PUB = '10.77.0.2';
@@ -190,6 +190,7 @@ add rule inet lr leave ip daddr ${PUB} meta l4proto udp drop`;
 
 beforeAll(async () => {
   requireTopologyTools();
+  removeStaleTopologies();
   build();
   await startServices();
 }, 60_000);

@@ -36,6 +36,32 @@ function whichSync(bin: string): string | null {
   return null;
 }
 
+/**
+ * Namespaces left by a test process that was killed outright (no exit hook
+ * ran): their name carries the pid, so those of dead processes can go.
+ */
+export function removeStaleTopologies(): void {
+  const names = execFileSync('ip', ['netns', 'list']).toString().split('\n').map((l) => l.split(' ')[0]!);
+  for (const name of names) {
+    const m = /^lr([0-9a-z]+)[0-9a-f]{4}-/.exec(name);
+    if (!m || isAlive(parseInt(m[1]!, 36))) continue;
+    try {
+      execFileSync('ip', ['netns', 'del', name]);
+    } catch {
+      // someone else removed it
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class Topology {
   /** Short and unique per run: namespace names carry it, so parallel runs never meet. */
   readonly id = `lr${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;

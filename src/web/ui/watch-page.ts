@@ -37,7 +37,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null): 
   const viewerCount = h('span', { testid: 'viewer-count', class: 'figure' }, '0');
   const bitrate = h('span', { testid: 'bitrate', class: 'figure' }, '0');
   const connectionType = h('span', { testid: 'connection-type', class: 'figure' }, '—');
-  const pathWords = h('p', { testid: 'connection-path', class: 'path-words', attrs: { 'aria-live': 'polite' } });
+  const pathWords = h('span', { testid: 'connection-path', class: 'path-words', attrs: { 'aria-live': 'polite' } });
   const roomLabel = h('span', { class: 'room-label' });
   const leaveButton = h('button', { text: 'leave' });
   const panel = new StatsPanel([
