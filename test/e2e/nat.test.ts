@@ -96,8 +96,10 @@ async function browserIn(host: string): Promise<Browser> {
   if (!browser) {
     browser = await chromium.launch({
       executablePath: topo.chromiumWrapper(host, CHROMIUM),
-      // A page on http://10.77.0.2 is not a secure origin: without this, no camera.
-      args: [...CHROMIUM_FLAGS, `--unsafely-treat-insecure-origin-as-secure=${BASE}`],
+      // A page on http://10.77.0.2 is not a secure origin: without this, no camera. And coturn's
+      // turns: certificate is self-signed, which Chromium refuses (measured) unless told not to:
+      // the flag stands in for a certificate from a real CA.
+      args: [...CHROMIUM_FLAGS, `--unsafely-treat-insecure-origin-as-secure=${BASE}`, '--ignore-certificate-errors'],
       headless: true,
     });
     browsers.set(host, browser);
@@ -341,7 +343,7 @@ describe('NAT traversal on real topologies', () => {
     console.log(`[ladder] relay requested after ${history[2]!.startedMs} ms`);
   });
 
-  it('the network test page says what works: signalling, STUN behind a NAT, TURN over UDP and TCP', async () => {
+  it('the network test page says what works: signalling, STUN behind a NAT, TURN over UDP, TCP and TLS', async () => {
     topo.nft(ns.r, `add rule ip lrnat post ip saddr ${LAN_B} oifname "pub0" masquerade`);
     const page = await open(ns.b1);
     await page.goto('/');
@@ -355,12 +357,10 @@ describe('NAT traversal on real topologies', () => {
     const stun = checks.find((c) => c.kind === 'stun')!;
     expect(stun.status).toBe('ok');
     expect(stun.text).toContain('10.77.0.1'); // the router's address: the NAT's outside
-    for (const transport of ['udp', 'tcp']) {
+    for (const transport of ['udp', 'tcp', 'tls']) {
       expect(checks.find((c) => c.kind === 'turn' && c.transport === transport)?.status, transport).toBe('ok');
     }
-    // Reported either way: Chromium does not trust the test's self-signed certificate for turns:.
-    expect(checks.find((c) => c.kind === 'turn' && c.transport === 'tls')?.text).toMatch(/TURN over TLS/);
     await page.screenshot({ path: path.join(ROOT, 'docs/screenshots/network-test.png') });
-    expect(await text(page, 'network-summary')).toMatch(/Viewers on any network can connect: the TURN relay works \(.*UDP.*\)/);
+    expect(await text(page, 'network-summary')).toMatch(/Viewers on any network can connect: the TURN relay works \((?=.*UDP)(?=.*TCP)(?=.*TLS).*\)/);
   });
 });
