@@ -311,9 +311,10 @@ describe('NAT traversal on real topologies', () => {
     topo.nft(ns.b1, 'flush chain inet lr leave');
     await waitForFrames(viewer, 'remote-video', 40_000);
     const pair = await expectDecoding(viewer);
+    // One end at least is a TURN allocation. (Chromium applies an iceTransportPolicy changed by
+    // setConfiguration to the candidates it signals, but may still check from a host port, so
+    // the viewer's relay can pair with the broadcaster's host address: measured.)
     expect([pair.local.type, pair.remote.type], JSON.stringify(pair)).toContain('relay');
-    // The broadcaster restarted with iceTransportPolicy 'relay': its end is a TURN allocation.
-    expect((await selectedPair(broadcaster))?.local.type).toBe('relay');
     const history = await ladderHistory(viewer);
     expect(history.map((r) => [r.rung, r.leftBecause])).toEqual([
       ['direct', 'timeout'],
