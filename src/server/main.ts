@@ -24,14 +24,15 @@ async function main(): Promise<void> {
   if (tls) console.log(`TLS certificate: ${tls.source}`);
   const server = createLiveRoomServer(config, tls);
   const address = await server.listen();
-  const lan = config.host === '0.0.0.0' || config.host === '::' ? lanAddresses() : [];
-  const hosts = lan.length || config.host === '0.0.0.0' || config.host === '::' ? ['localhost', ...lan] : [config.host];
+  const wildcard = config.host === '0.0.0.0' || config.host === '::';
+  const hosts = wildcard ? ['localhost', ...lanAddresses()] : [config.host];
   console.log(`LiveRoom is listening on port ${address.port}`);
   for (const h of hosts) console.log(`  ${server.scheme}://${h}:${address.port}/`);
   // A phone on the LAN scans this instead of typing the address.
-  if (lan[0]) {
-    console.log(`Scan to open ${server.scheme}://${lan[0]}:${address.port}/ on a phone:`);
-    qrcode.generate(`${server.scheme}://${lan[0]}:${address.port}/`, { small: true });
+  const reachable = hosts.find((h) => h !== 'localhost' && !h.startsWith('127.'));
+  if (reachable) {
+    console.log(`Scan to open ${server.scheme}://${reachable}:${address.port}/ on a phone:`);
+    qrcode.generate(`${server.scheme}://${reachable}:${address.port}/`, { small: true });
   }
   if (config.tls.selfSigned) console.log('The certificate is self-signed: each device asks once to trust it.');
   const stop = () => {
