@@ -14,6 +14,8 @@ export type ConnectionType = z.infer<typeof ConnectionType>;
 export const RelayProtocol = z.enum(['udp', 'tcp', 'tls']);
 export type RelayProtocol = z.infer<typeof RelayProtocol>;
 
+const IceTransportPolicy = z.enum(['all', 'relay']);
+
 const SessionDescription = <T extends 'offer' | 'answer'>(kind: T) =>
   z.looseObject({ type: z.literal(kind), sdp: z.string().max(60_000) });
 
@@ -61,6 +63,9 @@ export const clientSchemas = {
   request_relay: z.object({ type: z.literal('request_relay'), room_id: RoomId, codecs: z.array(RelayCodec).max(8).optional() }),
   // Broadcaster: serve this viewer through the server relay instead of P2P (hybrid topology).
   assign_relay: z.object({ type: z.literal('assign_relay'), viewer_id: ClientId }),
+  // The viewer asks the broadcaster (the offerer) for an ICE restart, here with
+  // TURN only: the second rung of the connection ladder. Forwarded like offer.
+  ice_restart: z.looseObject({ type: z.literal('ice_restart'), target_id: ClientId, ice_transport_policy: IceTransportPolicy }),
   // A client's own measurements. Unknown fields are dropped, known ones are typed.
   stats_report: z.object({
     type: z.literal('stats_report'),
@@ -96,6 +101,11 @@ const IceServer = z.object({
 });
 export type IceServer = z.infer<typeof IceServer>;
 
+// How long the client waits on each rung of the connection ladder before it
+// climbs to the next (docs/BENCHMARKS.md has the measurements behind the defaults).
+const IceTimeouts = z.object({ direct_ms: ms, turn_ms: ms });
+export type IceTimeouts = z.infer<typeof IceTimeouts>;
+
 export const ErrorCode = z.enum([
   'bad_json',
   'bad_message',
@@ -114,7 +124,12 @@ export type ErrorCode = z.infer<typeof ErrorCode>;
 const Stat = z.number().nullable();
 
 export const serverSchemas = {
-  welcome: z.object({ type: z.literal('welcome'), client_id: ClientId, ice_servers: z.array(IceServer) }),
+  welcome: z.object({
+    type: z.literal('welcome'),
+    client_id: ClientId,
+    ice_servers: z.array(IceServer),
+    ice_timeouts: IceTimeouts.optional(),
+  }),
   room_created: z.object({ type: z.literal('room_created'), room_id: RoomId, room_token: z.string() }),
   room_joined: z.object({ type: z.literal('room_joined'), room_id: RoomId, broadcaster_id: ClientId }),
   // Acknowledges leave_room (not in the brief; harmless to clients that ignore it).
@@ -132,6 +147,7 @@ export const serverSchemas = {
   relay_requested: z.object({ type: z.literal('relay_requested'), viewer_id: ClientId, codecs: z.array(RelayCodec).optional() }),
   // The broadcaster moved this viewer to the server relay: it should send request_relay.
   use_relay: z.object({ type: z.literal('use_relay'), room_id: RoomId }),
+  ice_restart: z.looseObject({ type: z.literal('ice_restart'), from_id: ClientId, ice_transport_policy: IceTransportPolicy }),
   stats_summary: z.object({
     type: z.literal('stats_summary'),
     room_id: RoomId,

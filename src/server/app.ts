@@ -1,6 +1,7 @@
-// Wiring: one HTTP server carries the REST routes, the web app and the
-// signalling WebSocket at /ws. Tests start it on port 0 and close it after.
-import { createServer, type Server } from 'node:http';
+// Wiring: one HTTP (or HTTPS) server carries the REST routes, the web app and
+// the signalling WebSocket at /ws. Tests start it on port 0 and close it after.
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -11,6 +12,7 @@ import { ServerMetrics } from './metrics.js';
 import { RelayHub } from './relay.js';
 import { RoomRegistry } from './rooms.js';
 import { SignallingServer } from './signalling.js';
+import type { TlsMaterial } from './tls.js';
 
 export interface LiveRoomServer {
   readonly http: Server;
@@ -20,6 +22,8 @@ export interface LiveRoomServer {
   /** The /metrics registry; other modules (the relay) bump its counters. */
   readonly metrics: ServerMetrics;
   readonly log: Logger;
+  /** 'https' when started with a certificate: the socket is then wss. */
+  readonly scheme: 'http' | 'https';
   listen(): Promise<AddressInfo>;
   /**
    * Graceful stop (SIGTERM): stop accepting (/healthz answers 503), tell every
@@ -38,7 +42,7 @@ function refuseUpgrade(status: number, reason: string, body: unknown): string {
 
 const REASONS: Record<number, string> = { 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' };
 
-export function createLiveRoomServer(config: Config, log: Logger = createLogger(config.logLevel)): LiveRoomServer {
+export function createLiveRoomServer(config: Config, tls: TlsMaterial | null = null, log: Logger = createLogger(config.logLevel)): LiveRoomServer {
   const rooms = new RoomRegistry(config.roomGraceMs, config.roomSecret);
   const ice = new IceServerProvider(config.stunUrls, config.turn);
   let accepting = false;
@@ -54,13 +58,14 @@ export function createLiveRoomServer(config: Config, log: Logger = createLogger(
   const signalling: SignallingServer = new SignallingServer(config, rooms, ice, metrics, log, relay);
 
   const handler = createRequestHandler({ rooms, ice, metrics, staticDir: config.staticDir, accepting: () => accepting });
-  const http = createServer((req, res) => {
+  const onRequest: RequestListener = (req, res) => {
     handler(req, res).catch((err: unknown) => {
       log.error({ err, url: req.url }, 'request failed');
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
-  });
+  };
+  const http: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createServer(onRequest);
   http.on('upgrade', (req, socket, head) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
     const refuse = (status: number, code: string, message: string) =>
@@ -92,6 +97,7 @@ export function createLiveRoomServer(config: Config, log: Logger = createLogger(
     relay,
     metrics,
     log,
+    scheme: tls ? 'https' : 'http',
     listen: () =>
       new Promise((resolve, reject) => {
         http.once('error', reject);

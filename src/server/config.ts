@@ -17,6 +17,22 @@ export interface TurnConfig {
   ttlSeconds: number;
 }
 
+/** How long clients wait on each rung of the connection ladder, ms (the wire form is in welcome). */
+export interface IceTimeouts {
+  direct_ms: number;
+  turn_ms: number;
+}
+
+/** Where HTTPS gets its certificate: files given by the operator, or one made for the LAN. */
+export interface TlsConfig {
+  certFile?: string;
+  keyFile?: string;
+  /** Make (once, then reuse) a self-signed certificate for this machine's addresses. */
+  selfSigned: boolean;
+  /** Where a generated certificate is kept. */
+  dir: string;
+}
+
 export interface Limits {
   /** Frames larger than this are answered with too_large. */
   maxMessageBytes: number;
@@ -40,6 +56,8 @@ export interface Config {
   host: string;
   stunUrls: string[];
   turn: TurnConfig;
+  iceTimeouts: IceTimeouts;
+  tls: TlsConfig;
   /** How long a room waits for its broadcaster to come back, ms. */
   roomGraceMs: number;
   /** How often stats_summary goes to every room with viewers, ms. */
@@ -75,6 +93,9 @@ export const DEFAULT_STUN_URLS = [
   'stun:stun.stunprotocol.org:3478',
 ];
 
+export const DEFAULT_DIRECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_TURN_TIMEOUT_MS = 8_000;
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/server/config.js and src/server/config.ts both sit two levels under the root. */
 const DEFAULT_STATIC_DIR = path.resolve(here, '../../dist/web');
@@ -85,6 +106,10 @@ export function defaultConfig(): Config {
     host: '0.0.0.0',
     stunUrls: [...DEFAULT_STUN_URLS],
     turn: { urls: [], ttlSeconds: 3600 },
+    // Measured in docs/BENCHMARKS.md: a direct or TURN path connects well within these on a
+    // slow machine; the margin covers a phone on a congested network.
+    iceTimeouts: { direct_ms: DEFAULT_DIRECT_TIMEOUT_MS, turn_ms: DEFAULT_TURN_TIMEOUT_MS },
+    tls: { selfSigned: false, dir: path.resolve('.liveroom') },
     roomGraceMs: 60_000,
     statsIntervalMs: 1_000,
     heartbeatMs: 5_000,
@@ -111,7 +136,7 @@ export function defaultConfig(): Config {
 export class ConfigError extends Error {}
 
 /** The settings a user may give, with the env name, the flag and how to read it. */
-const SETTINGS: { env: string; flag: string; help: string; apply: (c: Config, v: string) => void }[] = [
+const SETTINGS: { env: string; flag: string; help: string; apply: (c: Config, v: string) => void; boolean?: true }[] = [
   { env: 'PORT', flag: '--port', help: 'TCP port to listen on (8080)', apply: (c, v) => (c.port = int(v, 'port', 0, 65535)) },
   { env: 'HOST', flag: '--host', help: 'address to listen on (0.0.0.0)', apply: (c, v) => (c.host = nonEmpty(v, 'host')) },
   { env: 'STUN_URLS', flag: '--stun-urls', help: 'comma-separated STUN URLs; empty for none', apply: (c, v) => (c.stunUrls = urlList(v, ['stun:', 'stuns:'], 'STUN_URLS')) },
@@ -120,6 +145,11 @@ const SETTINGS: { env: string; flag: string; help: string; apply: (c: Config, v:
   { env: 'TURN_USERNAME', flag: '--turn-username', help: 'static TURN username', apply: (c, v) => (c.turn.username = v || undefined) },
   { env: 'TURN_CREDENTIAL', flag: '--turn-credential', help: 'static TURN password', apply: (c, v) => (c.turn.credential = v || undefined) },
   { env: 'TURN_TTL', flag: '--turn-ttl', help: 'TURN credential lifetime, seconds (3600)', apply: (c, v) => (c.turn.ttlSeconds = int(v, 'TURN_TTL', 60, 7 * 86400)) },
+  { env: 'ICE_DIRECT_TIMEOUT', flag: '--ice-direct-timeout', help: 'seconds before a viewer retries over TURN only (5)', apply: (c, v) => (c.iceTimeouts.direct_ms = num(v, 'ICE_DIRECT_TIMEOUT', 0.5, 120) * 1000) },
+  { env: 'ICE_TURN_TIMEOUT', flag: '--ice-turn-timeout', help: 'seconds on TURN before a viewer asks for the server relay (8)', apply: (c, v) => (c.iceTimeouts.turn_ms = num(v, 'ICE_TURN_TIMEOUT', 0.5, 120) * 1000) },
+  { env: 'TLS_CERT', flag: '--tls-cert', help: 'PEM certificate (chain) file: serve HTTPS and WSS', apply: (c, v) => (c.tls.certFile = v ? path.resolve(v) : undefined) },
+  { env: 'TLS_KEY', flag: '--tls-key', help: 'PEM private key file of --tls-cert', apply: (c, v) => (c.tls.keyFile = v ? path.resolve(v) : undefined) },
+  { env: 'HTTPS', flag: '--https', boolean: true, help: 'serve HTTPS with a self-signed certificate for the LAN addresses (kept in .liveroom/)', apply: (c, v) => (c.tls.selfSigned = bool(v, 'HTTPS')) },
   { env: 'ROOM_GRACE', flag: '--room-grace', help: 'seconds a room waits for its broadcaster (60)', apply: (c, v) => (c.roomGraceMs = num(v, 'ROOM_GRACE', 0, 86400) * 1000) },
   { env: 'MAX_VIEWERS', flag: '--max-viewers', help: 'viewers per room (100)', apply: (c, v) => (c.limits.maxViewersPerRoom = int(v, 'MAX_VIEWERS', 1, 100_000)) },
   { env: 'MAX_MESSAGE_BYTES', flag: '--max-message-bytes', help: 'largest accepted WebSocket frame (65536)', apply: (c, v) => (c.limits.maxMessageBytes = int(v, 'MAX_MESSAGE_BYTES', 1024, 1 << 20)) },
@@ -140,7 +170,7 @@ const SETTINGS: { env: string; flag: string; help: string; apply: (c: Config, v:
 ];
 
 export function usage(): string {
-  const rows = SETTINGS.map((s) => `  ${(s.flag + ' <value>').padEnd(34)} ${s.env.padEnd(24)} ${s.help}`);
+  const rows = SETTINGS.map((s) => `  ${(s.boolean ? s.flag : s.flag + ' <value>').padEnd(34)} ${s.env.padEnd(24)} ${s.help}`);
   return [
     'Usage: liveroom [flags]   (every flag also reads from the environment variable beside it)',
     `  ${'--config <file.json>'.padEnd(34)} ${'CONFIG_FILE'.padEnd(24)} JSON object of the settings below, by env name`,
@@ -200,7 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): Config {
     const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const setting = SETTINGS.find((s) => s.flag === name);
     if (!setting) throw new ConfigError(`unknown option ${name}\n${usage()}`);
-    const value = inline ?? argv[++i];
+    const value = inline ?? (setting.boolean ? 'true' : argv[++i]);
     if (value === undefined) throw new ConfigError(`${name} needs a value`);
     setting.apply(config, value.trim());
   }
@@ -217,6 +247,14 @@ function validate(c: Config): void {
   if (t.urls.length && !t.secret && !t.username) {
     throw new ConfigError('TURN_URLS needs credentials: TURN_SECRET (recommended) or TURN_USERNAME/TURN_CREDENTIAL');
   }
+  if ((c.tls.certFile === undefined) !== (c.tls.keyFile === undefined)) throw new ConfigError('TLS_CERT and TLS_KEY go together');
+  if (c.tls.certFile && c.tls.selfSigned) throw new ConfigError('use either --https or --tls-cert/--tls-key, not both');
+}
+
+function bool(v: string, name: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off|)$/i.test(v)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${v}"`);
 }
 
 function int(v: string, name: string, min: number, max: number): number {
@@ -231,13 +269,6 @@ function num(v: string, name: string, min: number, max: number): number {
     throw new ConfigError(`${name} must be a number from ${min} to ${max}, got "${v}"`);
   }
   return n;
-}
-
-function bool(v: string, name: string): boolean {
-  const lower = v.toLowerCase();
-  if (['true', '1', 'yes'].includes(lower)) return true;
-  if (['false', '0', 'no', ''].includes(lower)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${v}"`);
 }
 
 function logLevel(v: string): LogLevel {

@@ -139,7 +139,7 @@ export class SignallingServer {
     socket.on('error', () => socket.terminate());
     const iceServers = this.ice.forClient(conn.id);
     this.metrics.countIceServers(iceServers);
-    conn.send({ type: 'welcome', client_id: conn.id, ice_servers: iceServers });
+    conn.send({ type: 'welcome', client_id: conn.id, ice_servers: iceServers, ice_timeouts: this.config.iceTimeouts });
   }
 
   /** Shutdown: tell every client to come back after the hint (the HTTP side stops accepting). */
@@ -199,6 +199,7 @@ export class SignallingServer {
       case 'offer':
       case 'answer':
       case 'ice_candidate':
+      case 'ice_restart':
         return this.forward(conn, msg);
       case 'request_relay':
         return this.requestRelay(conn, msg);
@@ -324,7 +325,7 @@ export class SignallingServer {
     this.rooms.close(room, 'ended');
   }
 
-  private forward(conn: Connection, msg: ClientMessageOf<'offer' | 'answer' | 'ice_candidate'>): void {
+  private forward(conn: Connection, msg: ClientMessageOf<'offer' | 'answer' | 'ice_candidate' | 'ice_restart'>): void {
     const room = conn.room;
     if (!room) return conn.error('not_in_room', `${msg.type} needs a room: join or create one first`, msg.type);
     const target = room.peerFor(conn, msg.target_id);

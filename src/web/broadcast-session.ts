@@ -3,6 +3,7 @@
 // viewer joins. Camera and quality changes act on the live senders
 // (replaceTrack / applyConstraints / setParameters), so no viewer renegotiates.
 import type { ServerMessageOf, StatsSummary } from '../protocol/messages.js';
+import type { Rung } from './connection-ladder.js';
 import { Emitter } from './emitter.js';
 import { audioConstraints, orderCodecs, PRESETS, videoConstraints, type Quality } from './media.js';
 import { RELAY_PATH, StatsSampler, type PathInfo, type Sample } from './peer-stats.js';
@@ -13,6 +14,8 @@ import { median } from '../protocol/stats-math.js';
 export interface ViewerInfo {
   id: string;
   state: RTCPeerConnectionState;
+  /** The rung of the connection ladder the viewer asked for: 'direct' until it asks for more. */
+  rung: Rung;
   path: PathInfo | null;
   bitrate: number;
   rtt?: number;
@@ -59,6 +62,7 @@ interface ViewerLink {
   /** Serialises the async steps of one connection (remote description before candidates). */
   chain: Promise<void>;
   pendingCandidates: RTCIceCandidateInit[];
+  rung: Rung;
 }
 
 /** How viewers are served: P2P first then the server relay (auto), or always one of them. */
@@ -144,6 +148,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       relay_requested: (m: ServerMessageOf<'relay_requested'>) => this.serveByRelay(m.viewer_id),
       answer: (m: ServerMessageOf<'answer'>) => this.onAnswer(m),
       ice_candidate: (m: ServerMessageOf<'ice_candidate'>) => this.onCandidate(m),
+      ice_restart: (m: ServerMessageOf<'ice_restart'>) => this.onIceRestart(m),
       stats_summary: (m: ServerMessageOf<'stats_summary'>) => this.emit('summary', m),
       room_closed: (m: ServerMessageOf<'room_closed'>) => this.finish(m.reason),
       connected: ({ reconnect }: { reconnect: boolean }) => {
@@ -269,7 +274,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       return;
     }
     const pc = new RTCPeerConnection({ iceServers: this.signaling.iceServers, bundlePolicy: 'max-bundle' });
-    const link: ViewerLink = { id: viewerId, pc, sampler: new StatsSampler(pc, 'outbound'), last: null, chain: Promise.resolve(), pendingCandidates: [] };
+    const link: ViewerLink = { id: viewerId, pc, sampler: new StatsSampler(pc, 'outbound'), last: null, chain: Promise.resolve(), pendingCandidates: [], rung: 'direct' };
     this.links.set(viewerId, link);
 
     // Always one audio and one video sender, even with no microphone, so a
@@ -356,6 +361,22 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     });
   }
 
+  /**
+   * The viewer's ladder climbed to TURN: restart ICE with its policy and send
+   * a fresh offer. The viewer changes its own policy before asking.
+   */
+  private onIceRestart(m: ServerMessageOf<'ice_restart'>): void {
+    const link = this.links.get(m.from_id);
+    if (!link) return;
+    link.rung = m.ice_transport_policy === 'relay' ? 'turn' : 'direct';
+    this.enqueue(link, async () => {
+      link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceTransportPolicy: m.ice_transport_policy });
+      await link.pc.setLocalDescription(await link.pc.createOffer({ iceRestart: true }));
+      this.signaling.send({ type: 'offer', target_id: link.id, sdp: { type: 'offer', sdp: link.pc.localDescription!.sdp } });
+    });
+    this.emitViewers();
+  }
+
   private onCandidate(m: ServerMessageOf<'ice_candidate'>): void {
     const link = this.links.get(m.from_id);
     if (!link) return;
@@ -388,6 +409,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     return {
       id: link.id,
       state: link.pc.connectionState,
+      rung: link.rung,
       path: s?.path ?? null,
       bitrate: s?.bitrate ?? 0,
       ...(s?.rtt !== undefined ? { rtt: s.rtt } : {}),
@@ -398,7 +420,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
 
   private relayViewerInfo(id: string): ViewerInfo {
     const s = this.publisherStats;
-    return { id, state: 'connected', path: RELAY_PATH, bitrate: s?.bitrate ?? 0, ...(s?.codec ? { codec: s.codec } : {}) };
+    return { id, state: 'connected', path: RELAY_PATH, rung: 'relay', bitrate: s?.bitrate ?? 0, ...(s?.codec ? { codec: s.codec } : {}) };
   }
 
   private allViewers(): ViewerInfo[] {

@@ -5,6 +5,7 @@ import { currentLang, setLang } from './i18n.js';
 import { renderBroadcastPage } from './ui/broadcast-page.js';
 import { h } from './ui/dom.js';
 import { renderHomePage } from './ui/home-page.js';
+import { renderNetworkTestPage } from './ui/network-test-page.js';
 import { renderWatchPage } from './ui/watch-page.js';
 
 const main = h('main', { class: 'page' });
@@ -27,6 +28,7 @@ function route(): void {
   const watch = /^\/watch(?:\/(\d{6}))?\/?$/.exec(path);
   if (path === '/broadcast') dispose = renderBroadcastPage(main, params);
   else if (watch) dispose = renderWatchPage(main, watch[1] ?? null, params);
+  else if (path === '/network-test') dispose = renderNetworkTestPage(main);
   else dispose = renderHomePage(main);
 }
 

@@ -1,7 +1,7 @@
 // The browser's end of the signalling WebSocket: typed messages in and out,
 // validated with the same schemas the server uses, and reconnection with
 // exponential backoff and jitter when the socket drops.
-import type { ClientMessage, IceServer, ServerMessage, ServerMessageOf, ServerMessageType } from '../protocol/messages.js';
+import type { ClientMessage, IceServer, IceTimeouts, ServerMessage, ServerMessageOf, ServerMessageType } from '../protocol/messages.js';
 import { parseServerMessage } from '../protocol/parse.js';
 import { Emitter } from './emitter.js';
 
@@ -55,6 +55,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private hintAttemptsLeft = 0;
   clientId: string | null = null;
   iceServers: IceServer[] = [];
+  /** The connection ladder's timeouts, when the server set them. */
+  iceTimeouts: IceTimeouts | null = null;
 
   constructor(
     private readonly url: string = defaultSignalingUrl(),
@@ -121,6 +123,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       if (message.type === 'welcome') {
         this.clientId = message.client_id;
         this.iceServers = message.ice_servers;
+        this.iceTimeouts = message.ice_timeouts ?? null;
         const reconnect = this.everConnected;
         this.everConnected = true;
         this.attempt = 0;

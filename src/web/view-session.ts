@@ -1,6 +1,7 @@
 // The viewer's side, without any DOM: join a room, answer the broadcaster's
 // offer, surface the stream, and sample what is received every second.
 import type { ServerMessageOf, StatsSummary } from '../protocol/messages.js';
+import { ConnectionLadder, hasTurnServer, type ClimbReason, type Rung, type RungRecord } from './connection-ladder.js';
 import { Emitter } from './emitter.js';
 import { RELAY_PATH, StatsSampler, type Sample } from './peer-stats.js';
 import { decodableCodecs } from './relay-codecs.js';
@@ -12,7 +13,7 @@ export type ViewState =
   | 'connecting' // an offer arrived, ICE is working
   | 'playing'
   | 'waiting' // the broadcaster dropped; the room waits for it
-  | 'failed' // ICE could not connect
+  | 'relay' // neither a direct nor a TURN path connected: request_relay was sent
   | 'closed';
 
 /**
@@ -28,12 +29,27 @@ export interface ViewEvents {
   state: ViewState;
   stream: MediaStream;
   stats: Sample;
+  /** The connection ladder moved: a rung connected, or the viewer climbed to the next one. */
+  ladder: LadderStatus;
+  /** Direct and TURN paths failed and request_relay was sent: the hook for server-relayed media. */
+  relayNeeded: { roomId: string; history: RungRecord[] };
   summary: StatsSummary;
   /** The signalling connection dropped or came back (media keeps flowing meanwhile). */
   connection: 'online' | 'reconnecting';
   closed: { reason: string };
   error: { code: string; message: string };
 }
+
+export interface LadderStatus {
+  rung: Rung;
+  connected: boolean;
+  /** Why the viewer climbed, for the latest climb. */
+  reason?: ClimbReason;
+  history: RungRecord[];
+}
+
+/** Fallback when the server sends no timeouts (an older server). */
+const DEFAULT_ICE_TIMEOUTS = { direct_ms: 5_000, turn_ms: 8_000 };
 
 /** The session id of an SDP's o= line: the same for every offer of one RTCPeerConnection. */
 export function sdpSessionId(sdp: string): string | null {
@@ -57,6 +73,7 @@ export class ViewSession extends Emitter<ViewEvents> {
   private broadcasterId: string | null = null;
   private sampler: StatsSampler | null = null;
   private lastRelaySample: Sample | null = null;
+  private ladder: ConnectionLadder | null = null;
   private pendingCandidates: RTCIceCandidateInit[] = [];
   private chain: Promise<void> = Promise.resolve();
   private statsTimer: ReturnType<typeof setInterval> | null = null;
@@ -176,7 +193,11 @@ export class ViewSession extends Emitter<ViewEvents> {
       this.signaling.on('offer', (m) => this.onOffer(m)),
       this.signaling.on('ice_candidate', (m) => this.onCandidate(m)),
       this.signaling.on('stats_summary', (m) => this.emit('summary', m)),
-      this.signaling.on('broadcaster_left', () => this.setState('waiting')),
+      this.signaling.on('broadcaster_left', () => {
+        // Its connection is going away: that says nothing about the network.
+        this.ladder?.stop();
+        this.setState('waiting');
+      }),
       this.signaling.on('use_relay', () => void this.useRelay()),
       this.signaling.on('relay_ready', (m) => {
         if (this.onRelay && m.ticket) this.startRelay(m.ticket);
@@ -251,8 +272,20 @@ export class ViewSession extends Emitter<ViewEvents> {
   private newConnection(broadcasterId: string): void {
     this.pc?.close();
     this.pendingCandidates = [];
+    this.ladder?.stop();
     const pc = new RTCPeerConnection({ iceServers: this.signaling.iceServers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
+    const ladder = new ConnectionLadder(
+      this.signaling.iceTimeouts ?? DEFAULT_ICE_TIMEOUTS,
+      hasTurnServer(this.signaling.iceServers),
+    );
+    this.ladder = ladder;
+    ladder.on('connected', ({ rung, history }) => this.emit('ladder', { rung, connected: true, history }));
+    ladder.on('climb', ({ to, reason, history }) => {
+      this.emit('ladder', { rung: to, connected: false, reason, history });
+      if (to === 'turn') this.restartOverTurn(pc, broadcasterId);
+      else this.requestRelay(history);
+    });
     this.sampler = new StatsSampler(pc, 'inbound');
     pc.ontrack = (event) => {
       const stream = event.streams[0] ?? new MediaStream([event.track]);
@@ -263,10 +296,38 @@ export class ViewSession extends Emitter<ViewEvents> {
     };
     pc.onconnectionstatechange = () => {
       if (this.pc !== pc) return;
-      if (pc.connectionState === 'connected') this.setState('playing');
-      else if (pc.connectionState === 'failed') this.setState('failed');
+      if (pc.connectionState === 'connected') {
+        ladder.onConnected();
+        this.setState('playing');
+      } else if (pc.connectionState === 'failed') {
+        ladder.onFailed();
+      }
     };
     this.setState('connecting');
+    ladder.start();
+    this.emit('ladder', { rung: 'direct', connected: false, history: ladder.history });
+  }
+
+  /**
+   * Second rung: gather relay candidates only, and ask the broadcaster (the
+   * offerer) for an ICE restart with the same policy; its new offer renegotiates
+   * this same connection.
+   */
+  private restartOverTurn(pc: RTCPeerConnection, broadcasterId: string): void {
+    pc.setConfiguration({ ...pc.getConfiguration(), iceTransportPolicy: 'relay' });
+    this.setState('connecting');
+    this.signaling.send({ type: 'ice_restart', target_id: broadcasterId, ice_transport_policy: 'relay' });
+  }
+
+  /**
+   * Last rung: the server relay. The peer connection stays open until the
+   * relay shows its first frame, so a path that connects late still plays.
+   */
+  private requestRelay(history: RungRecord[]): void {
+    if (!this.roomId) return;
+    void this.useRelay();
+    this.setState('relay');
+    this.emit('relayNeeded', { roomId: this.roomId, history });
   }
 
   private onCandidate(m: ServerMessageOf<'ice_candidate'>): void {
@@ -316,6 +377,7 @@ export class ViewSession extends Emitter<ViewEvents> {
     if (this.statsTimer) clearInterval(this.statsTimer);
     if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
     this.unsubscribe.splice(0).forEach((off) => off());
+    this.ladder?.stop();
     this.pc?.close();
     this.pc = null;
     this.relay?.stop();

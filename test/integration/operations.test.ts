@@ -77,7 +77,7 @@ describe('logs', () => {
       },
     });
     const config: Config = { ...defaultConfig(), port: 0, host: '127.0.0.1', stunUrls: [], roomSecret: 'room-secret-value', logLevel: 'debug' };
-    const server: LiveRoomServer = createLiveRoomServer(config, createLogger('debug', sink));
+    const server: LiveRoomServer = createLiveRoomServer(config, null, createLogger('debug', sink));
     servers.push(server);
     const { port } = await server.listen();
     const b = await pool.connect(`ws://127.0.0.1:${port}/ws`);

@@ -49,7 +49,9 @@ describe('connection', () => {
     expect(typeof c.welcome.client_id).toBe('string');
     expect(c.welcome.client_id.length).toBeGreaterThan(0);
     expect(c.welcome.ice_servers).toEqual([]); // the test server has no STUN or TURN
-    expect(Object.keys(c.welcome).sort()).toEqual(['client_id', 'ice_servers', 'type']);
+    expect(Object.keys(c.welcome).sort()).toEqual(['client_id', 'ice_servers', 'ice_timeouts', 'type']);
+    // The connection ladder's timeouts (ICE_DIRECT_TIMEOUT, ICE_TURN_TIMEOUT), in ms.
+    expect(c.welcome.ice_timeouts).toEqual({ direct_ms: 5000, turn_ms: 8000 });
   });
 
   it('client ids are unique per connection', async () => {
@@ -376,6 +378,17 @@ describe('relay', () => {
     outsider.send({ type: 'assign_relay', viewer_id: viewers[0]!.id });
     await outsider.nextError('not_in_room');
     await viewers[0]!.expectNothing(SILENCE_MS, { ignore: ['stats_summary'] });
+  });
+
+  it('ice_restart (the connection ladder) goes from a viewer to its broadcaster like offer, with from_id', async () => {
+    const { broadcaster: b, viewers } = await roomWith(2);
+    viewers[0]!.send({ type: 'ice_restart', target_id: b.id, ice_transport_policy: 'relay' });
+    expect(await b.next('ice_restart')).toEqual({ type: 'ice_restart', from_id: viewers[0]!.id, ice_transport_policy: 'relay' });
+    await viewers[1]!.expectNothing(SILENCE_MS);
+    viewers[0]!.send({ type: 'ice_restart', target_id: viewers[1]!.id, ice_transport_policy: 'relay' });
+    expect((await viewers[0]!.next('error')).code).toBe('not_allowed');
+    viewers[0]!.send({ type: 'ice_restart', target_id: b.id, ice_transport_policy: 'tcp-only' });
+    expect((await viewers[0]!.next('error')).code).toBe('bad_message');
   });
 
   it('request_relay errors', async () => {

@@ -212,3 +212,25 @@ describe('bad values throw ConfigError naming the setting', () => {
     });
   }
 });
+
+describe('connection ladder and TLS settings', () => {
+  it('ICE_DIRECT_TIMEOUT / ICE_TURN_TIMEOUT in seconds, flags over env', () => {
+    expect(loadConfig({}, []).iceTimeouts).toEqual({ direct_ms: 5000, turn_ms: 8000 });
+    const c = loadConfig({ ICE_DIRECT_TIMEOUT: '2.5', ICE_TURN_TIMEOUT: '4' }, ['--ice-turn-timeout', '6']);
+    expect(c.iceTimeouts).toEqual({ direct_ms: 2500, turn_ms: 6000 });
+    expect(configError({ ICE_DIRECT_TIMEOUT: '0' }).message).toMatch(/ICE_DIRECT_TIMEOUT/);
+  });
+
+  it('--https takes no value; TLS_CERT and TLS_KEY go together and exclude --https', () => {
+    expect(loadConfig({}, ['--https', '--port', '9000']).tls.selfSigned).toBe(true);
+    expect(loadConfig({ HTTPS: '1' }, []).tls.selfSigned).toBe(true);
+    expect(loadConfig({}, ['--https=false']).tls.selfSigned).toBe(false);
+    const c = loadConfig({ TLS_CERT: 'c.pem' }, ['--tls-key', 'k.pem']);
+    expect(c.tls.certFile).toBe(path.resolve('c.pem'));
+    expect(c.tls.keyFile).toBe(path.resolve('k.pem'));
+    expect(configError({ TLS_CERT: 'c.pem' }).message).toMatch(/TLS_CERT and TLS_KEY/);
+    expect(configError({ TLS_CERT: 'c.pem', TLS_KEY: 'k.pem' }, ['--https']).message).toMatch(/either --https/);
+    expect(configError({ HTTPS: 'maybe' }).message).toMatch(/HTTPS/);
+    expect(usage()).toMatch(/--https\s+HTTPS/);
+  });
+});

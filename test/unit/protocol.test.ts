@@ -49,6 +49,10 @@ describe('valid client messages', () => {
       { type: 'request_relay', room_id: '999999', codecs: ['AV1', 'VP8'] },
     ],
     assign_relay: [{ type: 'assign_relay', viewer_id: 'abc123' }],
+    ice_restart: [
+      { type: 'ice_restart', target_id: 'abc', ice_transport_policy: 'relay' },
+      { type: 'ice_restart', target_id: 'abc', ice_transport_policy: 'all' },
+    ],
     stats_report: [
       { type: 'stats_report' },
       {
@@ -256,6 +260,8 @@ describe('parseServerMessage', () => {
       { type: 'room_closed', room_id: '123456', reason: 'ended' },
       { type: 'relay_ready', room_id: '123456' },
       { type: 'relay_requested', viewer_id: 'v' },
+      { type: 'ice_restart', from_id: 'v', ice_transport_policy: 'relay' },
+      { type: 'welcome', client_id: 'abc', ice_servers: [], ice_timeouts: { direct_ms: 5000, turn_ms: 8000 } },
       { type: 'pong' },
       { type: 'error', code: 'room_full', message: 'full', request_type: 'join_room' },
       { type: 'error', code: 'bad_json', message: 'bad' },

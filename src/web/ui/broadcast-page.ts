@@ -209,6 +209,17 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     panel.plot(stats.bitrate, stats.availableBitrate);
   }
 
+  /** p2p (host/udp), turn (relay/tcp); while not connected, the ladder rung the viewer is trying. */
+  function viewerPath(v: ViewerInfo): string {
+    const connected = v.state === 'connected';
+    if (v.path && connected) {
+      const transport = v.path.type === 'turn' ? (v.path.relayProtocol ?? v.path.protocol) : v.path.protocol;
+      return `${v.path.type} (${v.path.localCandidate}/${transport})`;
+    }
+    if (v.rung === 'relay') return `relay · ${t('path_relay')}`;
+    return v.rung === 'turn' ? `turn · ${t('path_trying_turn')}` : v.state;
+  }
+
   function renderViewers(viewers: ViewerInfo[]): void {
     const counts = new Map<string, number>();
     for (const v of viewers) if (v.path) counts.set(v.path.type, (counts.get(v.path.type) ?? 0) + 1);
@@ -221,7 +232,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
           'tr',
           {},
           h('td', {}, String(i + 1)),
-          h('td', {}, v.path ? `${v.path.type} (${v.path.localCandidate}/${v.path.protocol})` : v.state),
+          h('td', { testid: 'viewer-path' }, viewerPath(v)),
           h('td', {}, orDash(v.codec)),
           h('td', {}, formatBitrate(v.bitrate)),
           h('td', {}, orDash(v.rtt, ' ms')),

@@ -20,6 +20,7 @@ export function renderHomePage(root: HTMLElement): () => void {
       h('a', { testid: 'watch-broadcast', class: 'button big', attrs: { href: '#/watch', role: 'button' }, text: 'watch_broadcast' }),
     ),
     h('section', { class: 'card' }, h('h2', { text: 'live_now' }), empty, list),
+    h('p', { class: 'muted' }, h('a', { testid: 'network-test', attrs: { href: '#/network-test' }, text: 'network_test' })),
   );
 
   let stopped = false;

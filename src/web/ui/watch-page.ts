@@ -3,9 +3,10 @@
 import { t, translate, type MessageKey } from '../i18n.js';
 import type { Sample } from '../peer-stats.js';
 import { SignalingClient } from '../signaling.js';
-import { ViewSession, type ViewState } from '../view-session.js';
+import { ViewSession, type LadderStatus, type ViewState } from '../view-session.js';
 import { formatBitrate, h, orDash, show } from './dom.js';
 import { describeServerError, showError } from './errors.js';
+import { describeLadder } from './path-words.js';
 import { StatsPanel } from './stats-panel.js';
 
 const REASONS: Record<string, MessageKey> = {
@@ -46,6 +47,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
   const viewerCount = h('span', { testid: 'viewer-count', class: 'figure' }, '0');
   const bitrate = h('span', { testid: 'bitrate', class: 'figure' }, '0');
   const connectionType = h('span', { testid: 'connection-type', class: 'figure' }, '—');
+  const pathWords = h('span', { testid: 'connection-path', class: 'path-words', attrs: { 'aria-live': 'polite' } });
   const roomLabel = h('span', { class: 'room-label' });
   const leaveButton = h('button', { text: 'leave' });
   const panel = new StatsPanel([
@@ -70,6 +72,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       h('div', {}, h('small', { text: 'connection_type' }), connectionType),
       leaveButton,
     ),
+    h('p', {}, h('small', { text: 'path_label' }), ' ', pathWords),
     panel.element,
   );
   show(player, false);
@@ -81,9 +84,20 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     show(status, key !== null);
   };
 
+  let ladder: LadderStatus | null = null;
+  let path: Sample['path'] = null;
+  const renderPath = () => {
+    if (!ladder) return;
+    pathWords.textContent = describeLadder(ladder, path);
+    pathWords.dataset.rung = ladder.rung;
+    pathWords.dataset.history = JSON.stringify(ladder.history);
+    // On the relay rung with no peer path the picture is to come from the server.
+    if (ladder.rung === 'relay' && !ladder.connected) connectionType.textContent = 'relay';
+  };
+
   function onState(state: ViewState): void {
     setStatus(state === 'playing' ? null : (`state_${state}` as MessageKey));
-    if (state === 'failed') showError(error, t('state_failed'));
+    if (state === 'relay') showError(error, t('state_relay'));
   }
 
   function onStats(s: Sample): void {
@@ -93,6 +107,8 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       : s.path.type === 'relay'
         ? `relay · ${t('via_server')}`
         : `${s.path.type} · ${s.path.localCandidate} ↔ ${s.path.remoteCandidate} (${s.path.relayProtocol ?? s.path.protocol})`;
+    path = s.path;
+    renderPath();
     panel.set('network_speed', formatBitrate(s.availableBitrate));
     panel.set('resolution', s.width && s.height ? `${s.width}×${s.height}` : '—');
     panel.set('fps', orDash(s.fps === undefined ? undefined : Math.round(s.fps)));
@@ -117,6 +133,11 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       void video.play().catch(() => undefined);
     });
     s.on('stats', onStats);
+    s.on('ladder', (status) => {
+      ladder = status;
+      if (status.connected) show(error, false);
+      renderPath();
+    });
     s.on('summary', (m) => {
       viewerCount.textContent = String(m.viewer_count);
     });
