@@ -97,6 +97,8 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   private publisherStats: RelayPublisherStats | null = null;
   /** Consecutive stats samples in which the encoder said it was CPU-bound. */
   private cpuLimitedSamples = 0;
+  /** Consecutive stats samples in which every P2P viewer got under half the preset for lack of bandwidth. */
+  private starvedSamples = 0;
   private readonly unsubscribe: (() => void)[] = [];
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private ended = false;
@@ -310,12 +312,10 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     const p2p = this.links.size;
     if (p2p >= (this.options.maxP2P ?? DEFAULT_MAX_P2P)) return true;
     if (p2p === 0) return false;
-    // CPU-bound for 5 s in a row: another encoder would make everyone's picture worse.
-    if (this.cpuLimitedSamples >= 5) return true;
-    const samples = [...this.links.values()].map((l) => l.last).filter((x): x is Sample => x !== null);
-    const target = PRESETS[this.quality].maxBitrate / 1000;
-    const starved = samples.filter((x) => x.qualityLimitation === 'bandwidth' && x.videoBitrate < target / 2);
-    return samples.length > 0 && starved.length === samples.length;
+    // CPU-bound for 5 s in a row, or the uplink too thin for the preset for
+    // 10 s in a row (not the first seconds, while bandwidth estimation ramps
+    // up): another P2P viewer would make everyone's picture worse.
+    return this.cpuLimitedSamples >= 5 || this.starvedSamples >= 10;
   }
 
   /** Serve one viewer through the server relay: start publishing if we are not already. */
@@ -440,6 +440,9 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     );
     const samples = links.map((l) => l.last).filter((s): s is Sample => s !== null);
     this.cpuLimitedSamples = samples.some((s) => s.qualityLimitation === 'cpu') ? this.cpuLimitedSamples + 1 : 0;
+    const target = PRESETS[this.quality].maxBitrate / 1000;
+    const starved = samples.length > 0 && samples.every((s) => s.qualityLimitation === 'bandwidth' && s.videoBitrate < target / 2);
+    this.starvedSamples = starved ? this.starvedSamples + 1 : 0;
     const relay = this.relayViewers.size ? this.publisherStats : null;
     const settings = this.videoTrack?.getSettings();
     const lead = samples.find((s) => s.fps !== undefined);

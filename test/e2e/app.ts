@@ -52,9 +52,14 @@ export async function roomCode(page: Page): Promise<string> {
   return (await code.textContent())!.trim();
 }
 
-export async function goLive(page: Page, quality: '480p' | '720p' | '1080p' = '480p'): Promise<string> {
-  await page.goto('/');
-  await page.getByTestId('start-broadcast').click();
+/** Go live from the front page, or with broadcast options (e.g. `topology=p2p`) straight from the URL. */
+export async function goLive(page: Page, quality: '480p' | '720p' | '1080p' = '480p', options = ''): Promise<string> {
+  if (options) {
+    await page.goto(`/#/broadcast?${options}`);
+  } else {
+    await page.goto('/');
+    await page.getByTestId('start-broadcast').click();
+  }
   await page.getByTestId('quality-select').selectOption(quality);
   await expect.poll(() => videoHeight(page, 'local-video'), { timeout: 15_000 }).toBe(Number(quality.slice(0, -1)));
   await page.getByTestId('go-live').click();

@@ -49,6 +49,25 @@ describe('server relay', () => {
     await expect.poll(() => broadcaster.getByTestId('connection-type').textContent(), { timeout: 10_000 }).toContain('relay');
   });
 
+  it('a viewer whose browser cannot use UDP, with no TURN configured, gets video and audio through the relay by itself', async () => {
+    const broadcaster = await open();
+    const code = await goLive(broadcaster, '480p');
+    // Chromium then gathers no candidates at all: ICE stays 'new', never 'failed'.
+    const noUdp = await launchChromium(['--webrtc-ip-handling-policy=disable_non_proxied_udp']);
+    try {
+      const { page: viewer } = await newPage(noUdp, server.httpUrl);
+      const t0 = Date.now();
+      await viewer.goto(`/#/watch/${code}`);
+      await waitForFrames(viewer, 'remote-video', 30_000);
+      console.log(`no UDP, no TURN: relay picture ${Date.now() - t0} ms after opening the link`);
+      await expect.poll(() => viewer.getByTestId('connection-type').textContent(), { timeout: 10_000 }).toContain('relay');
+      await viewer.getByTestId('unmute').click();
+      await expect.poll(() => audioLevel(viewer, 'remote-video'), { timeout: 15_000 }).toBeGreaterThan(0.001);
+    } finally {
+      await noUdp.close();
+    }
+  });
+
   it('a relay viewer throttled to a fraction of the stream keeps getting pictures while a fast one keeps full frame rate', async () => {
     const broadcaster = await open();
     const code = await goLive(broadcaster, '480p');
