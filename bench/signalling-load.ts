@@ -44,6 +44,8 @@ async function worker(): Promise<void> {
   const statsEvery = Number(process.env.STATS_EVERY ?? 2000);
   let target: Target = 'liveroom';
   const sockets: WebSocket[] = [];
+  /** Clients in a room (broadcasters from the start, viewers once joined): only they report stats. */
+  const inRoom = new Set<WebSocket>();
   const rooms: string[] = [];
   let statsTimer: ReturnType<typeof setInterval> | null = null;
   const send = (m: FromWorker) => process.send!(m);
@@ -76,7 +78,9 @@ async function worker(): Promise<void> {
   const joinOnce = async (ws: WebSocket, roomId: string): Promise<number> => {
     const t = performance.now();
     const frame = JSON.stringify({ type: 'join_room', room_id: roomId });
-    const reply = nextFrame(ws, (m) => (target === 'echo' ? m.type === 'join_room' : m.type === 'room_joined' || m.type === 'error'));
+    const reply = nextFrame(ws, (m) =>
+      target === 'echo' ? m.type === 'join_room' : m.type === 'room_joined' || (m.type === 'error' && m.request_type === 'join_room'),
+    );
     ws.send(frame);
     const m = await reply;
     if (m.type === 'error') throw new Error(String(m.code));
@@ -92,10 +96,16 @@ async function worker(): Promise<void> {
       viewers.map(async ({ ws, i }, n) => {
         await sleep(Math.max(0, started + (n * 1000) / rate - performance.now()));
         try {
-          if (before) await before(ws);
+          if (before) {
+          inRoom.delete(ws);
+          await before(ws);
+        }
+          inRoom.delete(ws);
           rtts.push(await joinOnce(ws, rooms[Math.floor(i / ROOM_SIZE)]!));
-        } catch {
+          inRoom.add(ws);
+        } catch (err) {
           failures++;
+          if (failures <= 3) console.error(`join failed: ${String(err)}`);
         }
       }),
     );
@@ -111,6 +121,7 @@ async function worker(): Promise<void> {
       }
       for (let i = 0; i < sockets.length; i += ROOM_SIZE) {
         const ws = sockets[i]!;
+        inRoom.add(ws);
         if (target === 'echo') {
           rooms.push(String(100000 + i));
           continue;
@@ -124,7 +135,7 @@ async function worker(): Promise<void> {
       // Spread the reports over the interval, as real clients' timers are.
       statsTimer = setInterval(() => {
         const slice = Math.ceil(sockets.length / 10);
-        for (const ws of sockets.slice(turn * slice, (turn + 1) * slice)) if (ws.readyState === ws.OPEN) ws.send(report);
+        for (const ws of sockets.slice(turn * slice, (turn + 1) * slice)) if (inRoom.has(ws) && ws.readyState === ws.OPEN) ws.send(report);
         turn = (turn + 1) % 10;
       }, statsEvery / 10);
       send({ done: 'connect' });
