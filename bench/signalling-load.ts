@@ -112,7 +112,14 @@ async function worker(): Promise<void> {
     return { rtts, failures };
   };
 
-  process.on('message', async (msg: ToWorker) => {
+  process.on('message', (msg: ToWorker) => {
+    handle(msg).catch((err: unknown) => {
+      console.error(`worker: ${msg.cmd} failed: ${String(err)}`);
+      process.exit(1);
+    });
+  });
+
+  async function handle(msg: ToWorker): Promise<void> {
     if (msg.cmd === 'connect') {
       target = msg.target;
       for (let i = 0; i < msg.clients; i += CONNECT_CONCURRENCY) {
@@ -155,7 +162,7 @@ async function worker(): Promise<void> {
       send({ done: 'close' });
       process.exit(0);
     }
-  });
+  }
 }
 
 // ------------------------------------------------------------------ driver side
@@ -221,41 +228,57 @@ async function runSize(target: Target, size: number, opts: { workers: number; jo
     }),
   );
   const ask = <T extends FromWorker>(w: ChildProcess, msg: ToWorker) =>
-    new Promise<T>((resolve) => {
-      w.once('message', (m) => resolve(m as T));
+    new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`a client worker exited (${code}) during ${msg.cmd}`));
+      w.once('exit', onExit);
+      w.once('message', (m) => {
+        w.off('exit', onExit);
+        resolve(m as T);
+      });
       w.send(msg);
     });
   const all = <T extends FromWorker>(msg: (i: number) => ToWorker) => Promise.all(workers.map((w, i) => ask<T>(w, msg(i))));
   const url = `ws://127.0.0.1:${port}/ws`;
   const clients = per * opts.workers;
 
-  const t0 = performance.now();
-  await all(() => ({ cmd: 'connect', url, clients: per, target }));
-  const connectS = (performance.now() - t0) / 1000;
-  const joins = await all<{ done: 'join'; rtts: number[]; failures: number }>(() => ({ cmd: 'join', rate: opts.joinRate / opts.workers }));
-  const joined = procStat(child.pid!);
-  await sleep(opts.steadyS * 1000);
-  const steady = procStat(child.pid!);
-  const churn = await all<{ done: 'churn'; rtts: number[]; failures: number }>(() => ({ cmd: 'churn', rate: opts.joinRate / opts.workers }));
-  await all(() => ({ cmd: 'close' }));
-  child.kill('SIGKILL');
-
-  const rtts = [...joins, ...churn].flatMap((j) => j.rtts).sort((a, b) => a - b);
-  const failures = [...joins, ...churn].reduce((n, j) => n + j.failures, 0);
-  return {
-    target,
-    clients,
-    rooms: clients / ROOM_SIZE,
-    connectS: Number(connectS.toFixed(1)),
-    joins: rtts.length,
-    failures,
-    joinP50ms: Number(percentile(rtts, 50).toFixed(2)),
-    joinP99ms: Number(percentile(rtts, 99).toFixed(2)),
-    steadyCpuPercent: Number((((steady.cpuSeconds - joined.cpuSeconds) / opts.steadyS) * 100).toFixed(1)),
-    rssMiB: Number((joined.rssBytes / 2 ** 20).toFixed(0)),
-    rssPerConnKiB: Number(((joined.rssBytes - base.rssBytes) / clients / 1024).toFixed(1)),
-    cpuMsPerConnPerMin: Number((((steady.cpuSeconds - joined.cpuSeconds) / opts.steadyS) * 60_000 / clients).toFixed(3)),
+  const stopAll = () => {
+    for (const w of workers) w.kill('SIGKILL');
+    child.kill('SIGKILL');
   };
+  try {
+    return await measure();
+  } finally {
+    stopAll();
+  }
+
+  async function measure() {
+    const t0 = performance.now();
+    await all(() => ({ cmd: 'connect', url, clients: per, target }));
+    const connectS = (performance.now() - t0) / 1000;
+    const joins = await all<{ done: 'join'; rtts: number[]; failures: number }>(() => ({ cmd: 'join', rate: opts.joinRate / opts.workers }));
+    const joined = procStat(child.pid!);
+    await sleep(opts.steadyS * 1000);
+    const steady = procStat(child.pid!);
+    const churn = await all<{ done: 'churn'; rtts: number[]; failures: number }>(() => ({ cmd: 'churn', rate: opts.joinRate / opts.workers }));
+    await all(() => ({ cmd: 'close' }));
+
+    const rtts = [...joins, ...churn].flatMap((j) => j.rtts).sort((a, b) => a - b);
+    const failures = [...joins, ...churn].reduce((n, j) => n + j.failures, 0);
+    return {
+      target,
+      clients,
+      rooms: clients / ROOM_SIZE,
+      connectS: Number(connectS.toFixed(1)),
+      joins: rtts.length,
+      failures,
+      joinP50ms: Number(percentile(rtts, 50).toFixed(2)),
+      joinP99ms: Number(percentile(rtts, 99).toFixed(2)),
+      steadyCpuPercent: Number((((steady.cpuSeconds - joined.cpuSeconds) / opts.steadyS) * 100).toFixed(1)),
+      rssMiB: Number((joined.rssBytes / 2 ** 20).toFixed(0)),
+      rssPerConnKiB: Number(((joined.rssBytes - base.rssBytes) / clients / 1024).toFixed(1)),
+      cpuMsPerConnPerMin: Number((((steady.cpuSeconds - joined.cpuSeconds) / opts.steadyS) * 60_000 / clients).toFixed(3)),
+    };
+  }
 }
 
 async function main(): Promise<void> {
@@ -270,12 +293,20 @@ async function main(): Promise<void> {
     steadyS: Number(arg('steady', '10')),
     statsEvery: Number(arg('stats-every', '2000')),
   };
-  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}; server on CPU 0, ${opts.workers} client processes on CPU 1`);
+  // One socket is one file descriptor in the server process: its open-files limit caps the clients.
+  const nofile = /Max open files\s+(\d+)\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+  console.log(
+    `machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}, open files soft/hard ${nofile?.[1]}/${nofile?.[2]}; ` +
+      `server on CPU 0, ${opts.workers} client processes on CPU 1`,
+  );
   console.log(`options: ${JSON.stringify(opts)}, ${ROOM_SIZE} clients a room, stats_report every ${opts.statsEvery} ms per client`);
   for (const size of sizes) {
     for (const target of ['echo', 'liveroom'] as Target[]) {
-      const r = await runSize(target, size, opts);
-      console.log(JSON.stringify(r));
+      try {
+        console.log(JSON.stringify(await runSize(target, size, opts)));
+      } catch (err) {
+        console.log(JSON.stringify({ target, clients: size, failed: String(err) }));
+      }
     }
   }
 }
