@@ -127,6 +127,9 @@ export class SignallingServer {
     this.connections.add(conn);
     socket.on('pong', () => (conn.alive = true));
     socket.on('message', (data, isBinary) => {
+      // Any frame proves the peer alive: a pong queued behind a busy client's own
+      // frames must not get that client cut by the heartbeat.
+      conn.alive = true;
       // One message must never take the process (and every other room) down with it.
       try {
         this.receive(conn, data, isBinary);

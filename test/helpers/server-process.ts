@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const main = path.join(root, 'src', 'server', 'main.ts');
 
 export interface Started {
@@ -37,7 +36,9 @@ export function tempDataDir(): string {
 }
 
 export function run(env: Record<string, string>, args: string[]) {
-  const child = spawn(tsx, [main, ...args], {
+  // node itself with tsx's loader, not the tsx wrapper: a signal (and SIGKILL
+  // after a test) must reach the server, or its process outlives the test.
+  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: tempDataDir(), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,7 +7,7 @@ import { runCampaign } from '../fuzz/campaign.js';
 describe('socket fuzzer', () => {
   it('100,000 hostile frames: no crash, every frame answered, the room untouched, memory back to baseline', async () => {
     const seed = Number(process.env.FUZZ_SEED ?? 20261130);
-    const report = await runCampaign({ messages: 100_000, connections: 8, window: 200, floodPerConnection: 2_000, seed });
+    const report = await runCampaign({ messages: 100_000, connections: 8, window: 100, floodPerConnection: 2_000, seed });
     console.log(
       `fuzz (seed ${seed}): ${report.sent} frames in ${report.durationMs} ms, kinds ${JSON.stringify(report.byKind)}; ` +
         `room: ${report.roomExchanges} offer/answer exchanges, slowest ${report.roomMaxLatencyMs} ms; ` +

@@ -48,6 +48,15 @@ describe('heartbeat', () => {
     expect((await listedRooms(srv.httpUrl)).get(roomId)).toBe(1);
   });
 
+  it('any frame counts as a sign of life: a busy client whose pongs lag behind its own frames is kept', async () => {
+    const busy = await pool.connect(undefined, { autoPong: false });
+    for (let i = 0; i < 8; i++) {
+      await busy.roundTrip();
+      await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS / 2));
+    }
+    expect(busy.isOpen).toBe(true);
+  });
+
   it('a dead broadcaster is noticed too: viewers get broadcaster_left', async () => {
     const b = await pool.connect(undefined, { autoPong: false });
     const { roomId } = await createRoom(b);
