@@ -56,6 +56,9 @@ export function sdpSessionId(sdp: string): string | null {
   return /^o=\S+ (\d+) /m.exec(sdp)?.[1] ?? null;
 }
 
+/** How long a connection that worked may stay 'disconnected' before the viewer asks for an ICE restart. */
+const BLIP_RESTART_MS = 2_000;
+
 export interface ViewOptions {
   statsIntervalMs?: number;
   /** Skip P2P and TURN: watch through the server relay from the start (`?via=relay`). */
@@ -294,13 +297,25 @@ export class ViewSession extends Emitter<ViewEvents> {
     pc.onicecandidate = ({ candidate }) => {
       if (candidate) this.signaling.send({ type: 'ice_candidate', target_id: broadcasterId, candidate: candidateInit(candidate) });
     };
+    let blip: ReturnType<typeof setTimeout> | null = null;
     pc.onconnectionstatechange = () => {
       if (this.pc !== pc) return;
+      if (blip) clearTimeout(blip);
+      blip = null;
       if (pc.connectionState === 'connected') {
         ladder.onConnected();
         this.setState('playing');
       } else if (pc.connectionState === 'failed') {
         ladder.onFailed();
+      } else if (pc.connectionState === 'disconnected' && this.state === 'playing') {
+        // A network blip on a path that worked: if ICE has not found its way
+        // back by itself within BLIP_RESTART_MS, ask for an ICE restart on the
+        // same connection (same policy) before anything more drastic.
+        blip = setTimeout(() => {
+          if (this.pc !== pc || pc.connectionState !== 'disconnected' || !this.broadcasterId) return;
+          const policy = pc.getConfiguration().iceTransportPolicy ?? 'all';
+          this.signaling.send({ type: 'ice_restart', target_id: this.broadcasterId, ice_transport_policy: policy });
+        }, BLIP_RESTART_MS);
       }
     };
     this.setState('connecting');

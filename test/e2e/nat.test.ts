@@ -16,7 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { coturnConfig } from '../../src/dev/coturn.js';
 import { selfSignedCertificate } from '../../src/server/tls.js';
-import { goLive, instrumentPeerConnections, waitForFrames, watch } from './app.js';
+import { goLive, instrumentPeerConnections, videoState, waitForFrames, watch } from './app.js';
 import { CHROMIUM, CHROMIUM_FLAGS, newPage } from './browser.js';
 import { removeStaleTopologies, requireTopologyTools, Topology, waitForOutput } from './netns.js';
 
@@ -220,6 +220,20 @@ describe('NAT traversal on real topologies', () => {
     await expect.poll(() => text(viewer, 'connection-path'), SLOW).toContain('direct (peer-to-peer)');
     await expect.poll(() => text(broadcaster, 'viewer-path'), SLOW).toContain('p2p');
     logLadder('p2p (same LAN)', await ladderHistory(viewer));
+  });
+
+  it("a viewer's network drops for 6 s and comes back: the picture returns by itself (measured)", async () => {
+    const { viewer } = await broadcastAndWatch(ns.a1, ns.b1);
+    await expectDecoding(viewer);
+    // Everything the viewer's host sends is dropped: media, ICE checks, and the signalling socket's packets.
+    topo.nft(ns.b1, 'add rule inet lr leave oifname != "lo" drop');
+    await viewer.waitForTimeout(6_000);
+    const frozen = (await videoState(viewer, 'remote-video')).frames;
+    topo.nft(ns.b1, 'flush chain inet lr leave');
+    const restored = Date.now();
+    await expect.poll(async () => (await videoState(viewer, 'remote-video')).frames, { timeout: 20_000, interval: 100 }).toBeGreaterThan(frozen + 5);
+    console.log(`[resume] viewer network drop of 6 s: video back ${Date.now() - restored} ms after the network`);
+    await expectDecoding(viewer);
   });
 
   it('separate networks with no route between them, both reaching the TURN host: TURN over UDP', async () => {
