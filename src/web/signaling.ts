@@ -78,7 +78,13 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   /** Resolves at the first welcome. Reconnects keep happening in the background. */
+  /**
+   * Resolves once connected (at once if already). Safe to call again while a
+   * connection is opening or a retry is pending: no second socket is opened.
+   * Rejects if the attempt it waits for fails; retries go on in the background.
+   */
   connect(): Promise<void> {
+    if (this.connected) return Promise.resolve();
     this.closedByUser = false;
     return new Promise((resolve, reject) => {
       const offOk = this.on('connected', () => {
@@ -86,13 +92,12 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         offFail();
         resolve();
       });
-      const offFail = this.on('disconnected', ({ attempt }) => {
-        if (this.everConnected || attempt < 1) return;
+      const offFail = this.on('disconnected', () => {
         offOk();
         offFail();
         reject(new Error('cannot reach the server'));
       });
-      this.open();
+      if (!this.socket && !this.retryTimer) this.open();
     });
   }
 
@@ -105,6 +110,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   close(): void {
     this.closedByUser = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.socket?.close();
     this.socket = null;
   }
@@ -148,7 +154,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       // A planned restart does not grow the backoff: the server said when it will be back.
       this.attempt = hint !== null ? 0 : this.attempt + 1;
       this.emit('disconnected', { delayMs, attempt: Math.max(1, this.attempt) });
-      this.retryTimer = setTimeout(() => this.open(), delayMs);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.open();
+      }, delayMs);
     };
   }
 }

@@ -192,6 +192,11 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     location.hash = '#/';
   });
 
+  // Open the signalling socket now, not on Enter: the join then costs one
+  // round trip instead of a WebSocket handshake plus one. A failure here is
+  // reported by the join itself.
+  signaling.connect().catch(() => undefined);
+
   if (initialCode) {
     input.value = initialCode;
     void join(initialCode);
