@@ -166,10 +166,11 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     (Object.keys(handlers) as (keyof typeof handlers)[]).forEach(on);
 
     if (!this.signaling.connected) await this.signaling.connect();
-    const created = await this.request(
+    const created = await this.signaling.request(
       this.options.resume
         ? { type: 'create_room', room_id: this.options.resume.roomId, room_token: this.options.resume.token, ...this.roomOptions() }
         : { type: 'create_room', ...this.roomOptions() },
+      'room_created',
     );
     this.room = { roomId: created.room_id, token: created.room_token };
     this.statsTimer = setInterval(() => void this.sampleStats(), this.options.statsIntervalMs ?? 1000);
@@ -244,25 +245,6 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     // Camera content: motion matters more than fine detail.
     const track = this.videoTrack;
     if (track) track.contentHint = 'motion';
-  }
-
-  private request(message: Parameters<SignalingClient['send']>[0]): Promise<ServerMessageOf<'room_created'>> {
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        offOk();
-        offErr();
-      };
-      const offOk = this.signaling.on('room_created', (m) => {
-        done();
-        resolve(m);
-      });
-      const offErr = this.signaling.on('error', (m) => {
-        if (m.request_type !== 'create_room') return;
-        done();
-        reject(Object.assign(new Error(m.message), { code: m.code }));
-      });
-      this.signaling.send(message);
-    });
   }
 
   private addViewer(viewerId: string): void {

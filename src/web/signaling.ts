@@ -101,6 +101,29 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     });
   }
 
+  /**
+   * Send a request and resolve with the server's reply of `replyType`, or
+   * reject with its error about this request (`code` on the Error).
+   */
+  request<K extends ServerMessageType>(message: ClientMessage, replyType: K): Promise<ServerMessageOf<K>> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        offReply();
+        offError();
+      };
+      const offReply = this.on(replyType, ((m: ServerMessageOf<K>) => {
+        done();
+        resolve(m);
+      }) as never);
+      const offError = this.on('error', (m) => {
+        if (m.request_type !== message.type) return;
+        done();
+        reject(Object.assign(new Error(m.message), { code: m.code }));
+      });
+      this.send(message);
+    });
+  }
+
   send(message: ClientMessage): boolean {
     if (this.socket?.readyState !== WebSocket.OPEN) return false;
     this.socket.send(JSON.stringify(message));

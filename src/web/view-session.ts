@@ -118,22 +118,7 @@ export class ViewSession extends Emitter<ViewEvents> {
 
   private async requestJoin(roomId: string, password: string | undefined): Promise<ServerMessageOf<'room_joined'>> {
     if (!this.signaling.connected) await this.signaling.connect();
-    return new Promise<ServerMessageOf<'room_joined'>>((resolve, reject) => {
-      const done = () => {
-        offOk();
-        offErr();
-      };
-      const offOk = this.signaling.on('room_joined', (m) => {
-        done();
-        resolve(m);
-      });
-      const offErr = this.signaling.on('error', (m) => {
-        if (m.request_type !== 'join_room') return;
-        done();
-        reject(Object.assign(new Error(m.message), { code: m.code }));
-      });
-      this.signaling.send({ type: 'join_room', room_id: roomId, ...(password !== undefined ? { password } : {}) });
-    });
+    return this.signaling.request({ type: 'join_room', room_id: roomId, ...(password !== undefined ? { password } : {}) }, 'room_joined');
   }
 
   /**
