@@ -124,6 +124,7 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   const results: Result[] = [];
   const joins: Record<string, number[]> = { p2p: [], relay: [], raw: [] };
+  let p2pCodec: string | null = null;
   try {
     const { context: bctx, page: broadcaster } = await newPage(browser, server.httpUrl);
     await bctx.addInitScript(NAME_SHIM);
@@ -164,6 +165,7 @@ async function main(): Promise<void> {
       }
       await viewer.waitForTimeout(3_000); // past the ramp-up
       results.push({ path: `LiveRoom ${name}`, samples: await collect(viewer, null, SAMPLE_SECONDS) });
+      if (name === 'p2p') p2pCodec = (await viewer.getByTestId('stat-codec').textContent())?.trim() ?? null;
       await viewer.context().close();
     }
 
@@ -172,8 +174,7 @@ async function main(): Promise<void> {
     await raw.context().addInitScript(installClockCamera);
     await raw.goto('/#/');
     // The raw pair uses the codec our P2P path negotiated, so the comparison is like for like.
-    const shown = (await broadcaster.getByTestId('stat-codec').textContent())?.trim();
-    const codec = shown && shown !== '—' ? shown : null;
+    const codec = p2pCodec && p2pCodec !== '—' ? p2pCodec : null;
     for (let i = 0; i < JOINS + 1; i++) {
       const ms = await raw.evaluate(async (wanted) => {
         const w = window as unknown as { __clockStream: () => MediaStream; __readClock: (v: HTMLVideoElement) => void; __firstFrameAt: number | null; __rawPcs?: RTCPeerConnection[] };
