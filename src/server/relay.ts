@@ -4,7 +4,7 @@
 // A viewer that falls behind loses temporal layers first, then everything up
 // to the next keyframe; one that stops reading is cut off, so a slow viewer
 // never delays a fast one or the broadcaster and its memory stays bounded.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -192,12 +192,6 @@ export interface RelayCounters {
   viewersCutOff: number;
 }
 
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
@@ -224,12 +218,9 @@ export class RelayHub {
     return ticket;
   }
 
-  /** The client left its room or disconnected: its relay socket goes too. */
-  release(clientId: string): void {
-    for (const stream of this.streams.values()) {
-      const viewer = stream.viewers.get(clientId);
-      if (viewer) viewer.socket.close(1000, 'left the room');
-    }
+  /** The viewer left the room (or was removed, or disconnected): its relay socket goes too. */
+  release(roomId: string, viewerId: string): void {
+    this.streams.get(roomId)?.viewers.get(viewerId)?.socket.close(1000, 'left the room');
   }
 
   closeRoom(roomId: string): void {
@@ -256,8 +247,7 @@ export class RelayHub {
     if (role === 'publish') {
       const roomId = url.searchParams.get('room') ?? '';
       const token = url.searchParams.get('token') ?? '';
-      const room = this.rooms.get(roomId);
-      if (!room || !sameSecret(room.token, token)) return reject('403 Forbidden');
+      if (!this.rooms.holdsToken(roomId, token)) return reject('403 Forbidden');
       this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptPublisher(roomId, ws));
     } else if (role === 'view') {
       const ticket = this.tickets.get(url.searchParams.get('ticket') ?? '');
@@ -377,15 +367,15 @@ export class RelayHub {
     const action = decideDelivery(viewer, { ...f, backlogBytes, backlogMs }, this.limits);
     if (action === 'cut_off') return this.cutOff(stream, viewer);
     if (viewer.waitingForKeyframe && !wasWaiting) this.requestKeyframe(stream);
-    if (action === 'send') this.send(viewer, frame);
+    if (action === 'send') this.send(viewer, frame, f.now);
     else this.drop(viewer);
   }
 
-  private send(viewer: RelayViewer, frame: Buffer): void {
+  private send(viewer: RelayViewer, frame: Buffer, now = Date.now()): void {
     if (viewer.socket.readyState !== viewer.socket.OPEN) return;
     viewer.socket.send(frame, { binary: true });
     viewer.framesSent++;
-    viewer.sent(frame.length, Date.now());
+    viewer.sent(frame.length, now);
     this.counters.bytesOut += frame.length;
     this.metrics?.relayBytes.inc({ direction: 'out' }, frame.length);
   }

@@ -56,6 +56,12 @@ export class RoomRegistry {
     return this.add(new Room(id, this.mintToken(id), broadcaster, options.isPublic ?? true), options);
   }
 
+  /** Whether `token` is the token of the live room `id` (constant-time). */
+  holdsToken(id: string, token: string): boolean {
+    const room = this.rooms.get(id);
+    return room !== undefined && sameSecret(room.token, token);
+  }
+
   /** Called once for every room that leaves the registry (ended or timed out). */
   onRoomRemoved(listener: (room: Room) => void): void {
     this.removedListeners.push(listener);

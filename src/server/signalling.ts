@@ -308,7 +308,13 @@ export class SignallingServer {
     if (!room.isBroadcaster(conn)) return conn.error('not_allowed', 'only the broadcaster can remove viewers', msg.type);
     const viewer = room.viewers.get(msg.viewer_id);
     if (!viewer) return conn.error('not_allowed', `${msg.viewer_id} is not a viewer of room ${room.id}`, msg.type);
-    room.removeViewer(viewer, { type: 'removed', room_id: room.id, reason: 'removed_by_broadcaster' });
+    this.viewerOut(room, viewer, { type: 'removed', room_id: room.id, reason: 'removed_by_broadcaster' });
+  }
+
+  /** Every way a viewer leaves a room goes through here, so its relay stream stops with it. */
+  private viewerOut(room: Room, viewer: Member, notice?: ServerMessage): void {
+    room.removeViewer(viewer, notice);
+    this.relay.release(room.id, viewer.id);
   }
 
   private leaveRoom(conn: Connection): void {
@@ -316,8 +322,7 @@ export class SignallingServer {
     if (!room) return conn.error('not_in_room', 'not in a room', 'leave_room');
     // A broadcaster that leaves without ending the room may come back: viewers wait.
     if (room.isBroadcaster(conn)) this.rooms.broadcasterGone(room);
-    else room.removeViewer(conn);
-    this.relay.release(conn.id);
+    else this.viewerOut(room, conn);
     conn.send({ type: 'room_left', room_id: room.id });
   }
 
@@ -371,11 +376,10 @@ export class SignallingServer {
   private drop(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     this.ipLimits.closeConnection(conn.ip);
-    this.relay.release(conn.id);
     const room = conn.room;
     if (!room) return;
     if (room.isBroadcaster(conn)) this.rooms.broadcasterGone(room);
-    else room.removeViewer(conn);
+    else this.viewerOut(room, conn);
   }
 
   private checkAlive(): void {

@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FrameKind } from '../../src/protocol/relay-frame.js';
 import { DEFAULT_RELAY_LIMITS } from '../../src/server/relay.js';
-import { ClientPool, createRoom, eventually, joinRoom, type OpenRoom } from '../helpers/client.js';
+import { ClientPool, createRoom, eventually, joinRoom, type OpenRoom, type TestClient } from '../helpers/client.js';
 import { frame, l1t3Layer, RelayPublisherPeer, RelayViewerPeer, videoConfig } from '../helpers/relay.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
@@ -33,6 +33,11 @@ async function roomWithPublisher(): Promise<{ room: OpenRoom; publisher: RelayPu
 
 /** A viewer joins over signalling, asks for the relay, and opens its relay socket. */
 async function relayViewer(room: OpenRoom, codecs = ['AV1', 'VP9', 'VP8', 'H264']): Promise<RelayViewerPeer> {
+  return (await joinRelay(room, codecs)).peer;
+}
+
+/** relayViewer, also returning the viewer's signalling client. */
+async function joinRelay(room: OpenRoom, codecs = ['AV1', 'VP9', 'VP8', 'H264']): Promise<{ client: TestClient; peer: RelayViewerPeer }> {
   const client = await pool.connect();
   await joinRoom(client, room.roomId, room.broadcaster);
   client.send({ type: 'request_relay', room_id: room.roomId, codecs });
@@ -40,9 +45,9 @@ async function relayViewer(room: OpenRoom, codecs = ['AV1', 'VP9', 'VP8', 'H264'
   const requested = await room.broadcaster.next('relay_requested', { where: (m) => m.viewer_id === client.id });
   expect(requested.codecs).toEqual(codecs);
   expect(ready.ticket).toMatch(/^[\w-]{20,}$/);
-  const viewer = await RelayViewerPeer.connect(base, ready.ticket!);
-  peers.push(viewer);
-  return viewer;
+  const peer = await RelayViewerPeer.connect(base, ready.ticket!);
+  peers.push(peer);
+  return { client, peer };
 }
 
 describe('who may connect', () => {
@@ -61,6 +66,22 @@ describe('who may connect', () => {
     const { ticket } = await client.next('relay_ready');
     peers.push(await RelayViewerPeer.connect(base, ticket!));
     await expect(RelayViewerPeer.connect(base, ticket!)).rejects.toThrow(/403/);
+  });
+});
+
+describe('leaving', () => {
+  it('a viewer the broadcaster removes, or that leaves, loses its relay stream', async () => {
+    const { room } = await roomWithPublisher();
+    const removed = await joinRelay(room);
+    const leaving = await joinRelay(room);
+    const staying = await relayViewer(room);
+    const closed = (peer: RelayViewerPeer) => new Promise<void>((resolve) => peer.ws.once('close', () => resolve()));
+    room.broadcaster.send({ type: 'remove_viewer', viewer_id: removed.client.id });
+    await closed(removed.peer);
+    leaving.client.send({ type: 'leave_room' });
+    await closed(leaving.peer);
+    await eventually(async () => expect(srv.server.relay.viewerCount(room.roomId)).toBe(1));
+    expect(staying.ws.readyState).toBe(staying.ws.OPEN);
   });
 });
 

@@ -1,25 +1,19 @@
 // Turning server error codes into sentences people understand.
-import { t } from '../i18n.js';
+import { t, type MessageKey } from '../i18n.js';
+
+const SENTENCES: Partial<Record<string, MessageKey>> = {
+  room_not_found: 'err_room_not_found',
+  invalid_room_id: 'err_invalid_room_id',
+  room_full: 'err_room_full',
+  not_allowed: 'err_not_allowed',
+  rate_limited: 'err_rate_limited',
+  password_required: 'err_password_required',
+  wrong_password: 'err_wrong_password',
+};
 
 export function describeServerError(code: string, message: string, roomId = ''): string {
-  switch (code) {
-    case 'room_not_found':
-      return t('err_room_not_found', { code: roomId });
-    case 'invalid_room_id':
-      return t('err_invalid_room_id');
-    case 'room_full':
-      return t('err_room_full');
-    case 'not_allowed':
-      return t('err_not_allowed');
-    case 'rate_limited':
-      return t('err_rate_limited');
-    case 'password_required':
-      return t('err_password_required');
-    case 'wrong_password':
-      return t('err_wrong_password');
-    default:
-      return t('err_generic', { message });
-  }
+  const key = SENTENCES[code];
+  return key ? t(key, { code: roomId }) : t('err_generic', { message });
 }
 
 export function showError(el: HTMLElement, message: string): void {
