@@ -8,8 +8,9 @@ export const RoomId = z.string().regex(ROOM_ID_PATTERN, 'room_id must be six dig
 const ClientId = z.string().min(1).max(64);
 
 export const ConnectionType = z.enum(['p2p', 'turn', 'relay']);
-export const RelayCodec = z.enum(['AV1', 'VP9', 'VP8', 'H264']);
-export type RelayCodec = z.infer<typeof RelayCodec>;
+/** Video codecs by the names the app uses, in the product's order of preference (best first). */
+export const VideoCodec = z.enum(['AV1', 'VP9', 'VP8', 'H264']);
+export type VideoCodec = z.infer<typeof VideoCodec>;
 export type ConnectionType = z.infer<typeof ConnectionType>;
 export const RelayProtocol = z.enum(['udp', 'tcp', 'tls']);
 export type RelayProtocol = z.infer<typeof RelayProtocol>;
@@ -51,7 +52,14 @@ export const clientSchemas = {
     .refine((m) => (m.room_id === undefined) === (m.room_token === undefined), {
       message: 'room_id and room_token go together: send both to reclaim a room, or neither to create one',
     }),
-  join_room: z.object({ type: z.literal('join_room'), room_id: RoomId, password: Password.optional() }),
+  join_room: z.object({
+    type: z.literal('join_room'),
+    room_id: RoomId,
+    password: Password.optional(),
+    // The video codecs this viewer's browser decodes over RTP, best first; the
+    // broadcaster picks the best one it can also send (forwarded in viewer_joined).
+    codecs: z.array(VideoCodec).max(8).optional(),
+  }),
   // The broadcaster removes a viewer from its room; the viewer is told with `removed`.
   remove_viewer: z.object({ type: z.literal('remove_viewer'), viewer_id: ClientId }),
   leave_room: z.object({ type: z.literal('leave_room') }),
@@ -60,7 +68,7 @@ export const clientSchemas = {
   answer: z.looseObject({ type: z.literal('answer'), target_id: ClientId, sdp: SessionDescription('answer') }),
   ice_candidate: z.looseObject({ type: z.literal('ice_candidate'), target_id: ClientId, candidate: IceCandidateInit }),
   // codecs: what the viewer can decode for the relay path, best first (e.g. ["AV1","VP9","VP8","H264"]).
-  request_relay: z.object({ type: z.literal('request_relay'), room_id: RoomId, codecs: z.array(RelayCodec).max(8).optional() }),
+  request_relay: z.object({ type: z.literal('request_relay'), room_id: RoomId, codecs: z.array(VideoCodec).max(8).optional() }),
   // Broadcaster: serve this viewer through the server relay instead of P2P (hybrid topology).
   assign_relay: z.object({ type: z.literal('assign_relay'), viewer_id: ClientId }),
   // The viewer asks the broadcaster (the offerer) for an ICE restart, here with
@@ -134,7 +142,7 @@ export const serverSchemas = {
   room_joined: z.object({ type: z.literal('room_joined'), room_id: RoomId, broadcaster_id: ClientId }),
   // Acknowledges leave_room (not in the brief; harmless to clients that ignore it).
   room_left: z.object({ type: z.literal('room_left'), room_id: RoomId }),
-  viewer_joined: z.object({ type: z.literal('viewer_joined'), viewer_id: ClientId }),
+  viewer_joined: z.object({ type: z.literal('viewer_joined'), viewer_id: ClientId, codecs: z.array(VideoCodec).optional() }),
   viewer_left: z.object({ type: z.literal('viewer_left'), viewer_id: ClientId }),
   broadcaster_left: z.object({ type: z.literal('broadcaster_left'), room_id: RoomId }),
   broadcaster_returned: z.object({ type: z.literal('broadcaster_returned'), room_id: RoomId, broadcaster_id: ClientId }),
@@ -144,7 +152,7 @@ export const serverSchemas = {
   ice_candidate: z.looseObject({ type: z.literal('ice_candidate'), from_id: ClientId, candidate: IceCandidateInit }),
   // ticket: opens /relay?role=view&ticket=… for this viewer (single use, short-lived).
   relay_ready: z.object({ type: z.literal('relay_ready'), room_id: RoomId, ticket: z.string().optional() }),
-  relay_requested: z.object({ type: z.literal('relay_requested'), viewer_id: ClientId, codecs: z.array(RelayCodec).optional() }),
+  relay_requested: z.object({ type: z.literal('relay_requested'), viewer_id: ClientId, codecs: z.array(VideoCodec).optional() }),
   // The broadcaster moved this viewer to the server relay: it should send request_relay.
   use_relay: z.object({ type: z.literal('use_relay'), room_id: RoomId }),
   ice_restart: z.looseObject({ type: z.literal('ice_restart'), from_id: ClientId, ice_transport_policy: IceTransportPolicy }),

@@ -1,7 +1,7 @@
 // One room: its broadcaster (or the wait for it to come back), its viewers, and
 // their latest measurements. A Room sends the membership notifications itself so
 // that every path that changes membership tells the same people the same thing.
-import type { ServerMessage, StatsReport, StatsSummary } from '../protocol/messages.js';
+import type { ServerMessage, StatsReport, StatsSummary, VideoCodec } from '../protocol/messages.js';
 import type { PasswordHash } from './password.js';
 import { summarize } from './stats.js';
 
@@ -21,6 +21,8 @@ export class Room {
   /** Id of the current or last broadcaster, so viewers joining during the grace period get one. */
   private lastBroadcasterId: string;
   readonly viewers = new Map<string, Member>();
+  /** What each viewer said it decodes (join_room codecs), repeated to a returning broadcaster. */
+  private readonly viewerCodecs = new Map<string, VideoCodec[]>();
   private readonly reports = new Map<string, { report: StatsReport; at: number }>();
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
   closed = false;
@@ -64,7 +66,12 @@ export class Room {
     if (returning) {
       this.toViewers({ type: 'broadcaster_returned', room_id: this.id, broadcaster_id: member.id });
     }
-    for (const viewerId of this.viewers.keys()) member.send({ type: 'viewer_joined', viewer_id: viewerId });
+    for (const viewerId of this.viewers.keys()) member.send(this.viewerJoined(viewerId));
+  }
+
+  private viewerJoined(viewerId: string): ServerMessage {
+    const codecs = this.viewerCodecs.get(viewerId);
+    return { type: 'viewer_joined', viewer_id: viewerId, ...(codecs ? { codecs } : {}) };
   }
 
   /** The broadcaster went away without ending the room: viewers wait, the grace timer runs. */
@@ -79,12 +86,13 @@ export class Room {
     this.graceTimer.unref?.();
   }
 
-  addViewer(member: Member): void {
+  addViewer(member: Member, codecs?: VideoCodec[]): void {
     this.viewers.set(member.id, member);
+    if (codecs) this.viewerCodecs.set(member.id, codecs);
     member.room = this;
     member.send({ type: 'room_joined', room_id: this.id, broadcaster_id: this.lastBroadcasterId });
     if (this.broadcasterMember) {
-      this.broadcasterMember.send({ type: 'viewer_joined', viewer_id: member.id });
+      this.broadcasterMember.send(this.viewerJoined(member.id));
     } else {
       member.send({ type: 'broadcaster_left', room_id: this.id });
     }
@@ -93,6 +101,7 @@ export class Room {
 
   removeViewer(member: Member, notice?: ServerMessage): void {
     if (!this.viewers.delete(member.id)) return;
+    this.viewerCodecs.delete(member.id);
     member.room = null;
     if (notice) member.send(notice);
     this.reports.delete(member.id);
@@ -112,6 +121,7 @@ export class Room {
       viewer.sendText(text);
     }
     this.viewers.clear();
+    this.viewerCodecs.clear();
     if (this.broadcasterMember) {
       this.broadcasterMember.room = null;
       this.broadcasterMember.sendText(text);

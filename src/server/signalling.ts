@@ -299,7 +299,7 @@ export class SignallingServer {
     if (room.viewers.size >= this.config.limits.maxViewersPerRoom) {
       return conn.error('room_full', `room ${msg.room_id} has the most viewers allowed (${this.config.limits.maxViewersPerRoom})`, msg.type);
     }
-    room.addViewer(conn);
+    room.addViewer(conn, msg.codecs);
   }
 
   private removeViewer(conn: Connection, msg: ClientMessageOf<'remove_viewer'>): void {

@@ -2,10 +2,12 @@
 // and keep one RTCPeerConnection per viewer. The offer goes out the moment a
 // viewer joins. Camera and quality changes act on the live senders
 // (replaceTrack / applyConstraints / setParameters), so no viewer renegotiates.
-import type { ServerMessageOf, StatsSummary } from '../protocol/messages.js';
+import type { ServerMessageOf, StatsSummary, VideoCodec } from '../protocol/messages.js';
+import { negotiateCaptureTime } from './capture-time.js';
+import { chooseCodec, codecBelow, preferenceOrder, sendableCodecs, VIDEO_CODEC_ORDER } from './codecs.js';
 import type { Rung } from './connection-ladder.js';
 import { Emitter } from './emitter.js';
-import { audioConstraints, orderCodecs, PRESETS, videoConstraints, type Quality } from './media.js';
+import { audioConstraints, PRESETS, videoConstraints, type Quality } from './media.js';
 import { RELAY_PATH, StatsSampler, type PathInfo, type Sample } from './peer-stats.js';
 import { RelayPublisher, type RelayPublisherStats } from './relay-publisher.js';
 import { candidateInit, type SignalingClient } from './signaling.js';
@@ -20,7 +22,16 @@ export interface ViewerInfo {
   bitrate: number;
   rtt?: number;
   loss?: number;
+  /** The codec measured on the wire (getStats). */
   codec?: string;
+  /** The codec chosen for this viewer: best shared, under the ceiling. */
+  plannedCodec?: VideoCodec;
+}
+
+/** Why new viewers do not get the best codec: the broadcaster's choice, or an encoder out of CPU. */
+export interface CodecCeiling {
+  codec: VideoCodec;
+  reason: 'user' | 'cpu';
 }
 
 export interface BroadcastStats {
@@ -34,6 +45,8 @@ export interface BroadcastStats {
   height?: number;
   codec?: string;
   qualityLimitation?: string;
+  /** Set when codecs are capped below AV1. */
+  codecCeiling?: CodecCeiling;
   viewers: ViewerInfo[];
 }
 
@@ -63,6 +76,9 @@ interface ViewerLink {
   chain: Promise<void>;
   pendingCandidates: RTCIceCandidateInit[];
   rung: Rung;
+  /** What the viewer said it decodes (undefined: an older client that did not say). */
+  receivable: VideoCodec[] | undefined;
+  codec: VideoCodec | null;
 }
 
 /** How viewers are served: P2P first then the server relay (auto), or always one of them. */
@@ -70,6 +86,14 @@ export type Topology = 'auto' | 'p2p' | 'relay';
 
 /** P2P viewers before further ones go to the relay, unless measurements say stop sooner. */
 export const DEFAULT_MAX_P2P = 4;
+
+/**
+ * Consecutive one-second samples of a CPU-bound encoder before the codec steps
+ * down (AV1 → VP9 → VP8 → H.264), and samples to wait after a step before the
+ * next, so the cheaper encoder gets a chance to show it is enough.
+ */
+const CPU_STEP_SAMPLES = 5;
+const CPU_STEP_COOLDOWN_SAMPLES = 10;
 
 export interface BroadcastOptions {
   quality: Quality;
@@ -83,6 +107,8 @@ export interface BroadcastOptions {
   password?: string;
   /** Not listed by /api/rooms. */
   private?: boolean;
+  /** The best codec viewers may get (`?codec=`, or the codec menu); the best shared one by default. */
+  codec?: VideoCodec | null;
   statsIntervalMs?: number;
 }
 
@@ -97,6 +123,10 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   private publisherStats: RelayPublisherStats | null = null;
   /** Consecutive stats samples in which the encoder said it was CPU-bound. */
   private cpuLimitedSamples = 0;
+  /** Lowered while the encoder is CPU-bound; never raised again in this broadcast (it would oscillate). */
+  private cpuCeiling: VideoCodec | null = null;
+  private samplesSinceCodecStep = CPU_STEP_COOLDOWN_SAMPLES;
+  private readonly sendable = sendableCodecs();
   /** Consecutive stats samples in which every P2P viewer got under half the preset for lack of bandwidth. */
   private starvedSamples = 0;
   private readonly unsubscribe: (() => void)[] = [];
@@ -142,7 +172,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     const on = <K extends keyof typeof handlers>(type: K) =>
       this.unsubscribe.push(this.signaling.on(type, handlers[type] as never));
     const handlers = {
-      viewer_joined: (m: ServerMessageOf<'viewer_joined'>) => this.addViewer(m.viewer_id),
+      viewer_joined: (m: ServerMessageOf<'viewer_joined'>) => this.addViewer(m.viewer_id, m.codecs),
       viewer_left: (m: ServerMessageOf<'viewer_left'>) => {
         this.relayViewers.delete(m.viewer_id);
         this.removeViewer(m.viewer_id);
@@ -217,6 +247,26 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     if (this.stream) this.emit('preview', this.stream);
   }
 
+  /**
+   * Cap the codec (null: the best shared one). Viewers above the new ceiling
+   * renegotiate at once; the CPU step-down, if any, still applies below it.
+   */
+  setCodecCeiling(codec: VideoCodec | null): void {
+    this.options.codec = codec;
+    this.cpuCeiling = null;
+    for (const link of this.links.values()) this.applyCodec(link);
+    this.emitViewers();
+  }
+
+  /** The effective ceiling: the lower of the broadcaster's choice and the CPU step-down. */
+  get codecCeiling(): CodecCeiling | undefined {
+    const user = this.options.codec ?? null;
+    const cpu = this.cpuCeiling;
+    const rank = (c: VideoCodec) => VIDEO_CODEC_ORDER.indexOf(c);
+    if (cpu && (!user || rank(cpu) > rank(user))) return { codec: cpu, reason: 'cpu' };
+    return user ? { codec: user, reason: 'user' } : undefined;
+  }
+
   /** Password and visibility for the room, set before goLive. */
   setRoomOptions(options: { password?: string | undefined; private?: boolean }): void {
     this.options.password = options.password;
@@ -247,7 +297,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     if (track) track.contentHint = 'motion';
   }
 
-  private addViewer(viewerId: string): void {
+  private addViewer(viewerId: string, receivable?: VideoCodec[]): void {
     const stream = this.stream;
     if (!stream || this.ended) return;
     this.removeViewer(viewerId, false);
@@ -258,7 +308,17 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       return;
     }
     const pc = new RTCPeerConnection({ iceServers: this.signaling.iceServers, bundlePolicy: 'max-bundle' });
-    const link: ViewerLink = { id: viewerId, pc, sampler: new StatsSampler(pc, 'outbound'), last: null, chain: Promise.resolve(), pendingCandidates: [], rung: 'direct' };
+    const link: ViewerLink = {
+      id: viewerId,
+      pc,
+      sampler: new StatsSampler(pc, 'outbound'),
+      last: null,
+      chain: Promise.resolve(),
+      pendingCandidates: [],
+      rung: 'direct',
+      receivable,
+      codec: null,
+    };
     this.links.set(viewerId, link);
 
     // Always one audio and one video sender, even with no microphone, so a
@@ -270,7 +330,8 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       streams: [stream],
       sendEncodings: [{ maxBitrate: PRESETS[this.quality].maxBitrate }],
     });
-    this.preferCodecs(video);
+    this.preferCodecs(link, video);
+    negotiateCaptureTime(video);
     pc.onicecandidate = ({ candidate }) => {
       if (candidate) this.signaling.send({ type: 'ice_candidate', target_id: viewerId, candidate: candidateInit(candidate) });
     };
@@ -315,14 +376,50 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     this.emitViewers();
   }
 
-  private preferCodecs(transceiver: RTCRtpTransceiver): void {
+  /**
+   * Put this viewer's codec first in the offer. The viewer's answer keeps the
+   * offer's order among what it decodes, so the sender encodes that codec;
+   * the rest stay listed as a fallback should the viewer have misreported.
+   */
+  private preferCodecs(link: ViewerLink, transceiver: RTCRtpTransceiver): void {
+    link.codec = chooseCodec(this.sendable, link.receivable, this.codecCeiling?.codec ?? null);
     const capabilities = RTCRtpSender.getCapabilities?.('video');
     if (!capabilities || !transceiver.setCodecPreferences) return;
     try {
-      transceiver.setCodecPreferences(orderCodecs(capabilities.codecs));
+      transceiver.setCodecPreferences(preferenceOrder(capabilities.codecs, link.codec));
     } catch (err) {
       console.warn('codec preferences not applied', err);
     }
+  }
+
+  /** Renegotiate a viewer whose codec is no longer the one the rules choose (same connection, new offer). */
+  private applyCodec(link: ViewerLink): void {
+    const wanted = chooseCodec(this.sendable, link.receivable, this.codecCeiling?.codec ?? null);
+    const transceiver = link.pc.getTransceivers().find((t) => t.receiver.track.kind === 'video');
+    if (wanted === link.codec || !transceiver || link.pc.signalingState === 'closed') return;
+    this.preferCodecs(link, transceiver);
+    this.enqueue(link, async () => {
+      await link.pc.setLocalDescription(await link.pc.createOffer());
+      this.signaling.send({ type: 'offer', target_id: link.id, sdp: { type: 'offer', sdp: link.pc.localDescription!.sdp } });
+    });
+  }
+
+  /**
+   * The encoder has been CPU-bound for CPU_STEP_SAMPLES seconds: the best
+   * codec in use steps down one (new viewers get the cheaper codec at once,
+   * then every existing viewer above it renegotiates).
+   */
+  private stepDownForCpu(): void {
+    const inUse = [...this.links.values()].map((l) => l.codec).filter((c): c is VideoCodec => c !== null);
+    if (!inUse.length) return;
+    const top = VIDEO_CODEC_ORDER.find((c) => inUse.includes(c))!;
+    const next = codecBelow(top, this.sendable);
+    if (!next) return;
+    this.cpuCeiling = next;
+    this.samplesSinceCodecStep = 0;
+    this.cpuLimitedSamples = 0;
+    console.info(`encoder CPU-bound: codec steps down from ${top} to ${next}`);
+    for (const link of this.links.values()) this.applyCodec(link);
   }
 
   private removeViewer(viewerId: string, notify = true): void {
@@ -397,6 +494,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       ...(s?.rtt !== undefined ? { rtt: s.rtt } : {}),
       ...(s?.loss !== undefined ? { loss: s.loss } : {}),
       ...(s?.codec !== undefined ? { codec: s.codec } : {}),
+      ...(link.codec ? { plannedCodec: link.codec } : {}),
     };
   }
 
@@ -422,6 +520,8 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     );
     const samples = links.map((l) => l.last).filter((s): s is Sample => s !== null);
     this.cpuLimitedSamples = samples.some((s) => s.qualityLimitation === 'cpu') ? this.cpuLimitedSamples + 1 : 0;
+    this.samplesSinceCodecStep++;
+    if (this.cpuLimitedSamples >= CPU_STEP_SAMPLES && this.samplesSinceCodecStep >= CPU_STEP_COOLDOWN_SAMPLES) this.stepDownForCpu();
     const target = PRESETS[this.quality].maxBitrate / 1000;
     const starved = samples.length > 0 && samples.every((s) => s.qualityLimitation === 'bandwidth' && s.videoBitrate < target / 2);
     this.starvedSamples = starved ? this.starvedSamples + 1 : 0;
@@ -441,6 +541,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       height: lead?.height ?? settings?.height,
       codec: lead?.codec ?? relay?.codec ?? undefined,
       ...(lead?.qualityLimitation ? { qualityLimitation: lead.qualityLimitation } : {}),
+      ...(this.codecCeiling ? { codecCeiling: this.codecCeiling } : {}),
       viewers: this.allViewers(),
     };
     this.emit('stats', stats);

@@ -1,5 +1,5 @@
-// Capture and encoding settings: the quality presets, the constraints that
-// realise them, and the codec order the product prefers.
+// Capture settings: the quality presets and the constraints that realise them
+// (the codec order lives in codecs.ts).
 
 export type Quality = '480p' | '720p' | '1080p';
 export const QUALITIES: readonly Quality[] = ['480p', '720p', '1080p'];
@@ -39,25 +39,6 @@ export function audioConstraints(deviceId?: string): MediaTrackConstraints {
     noiseSuppression: true,
     autoGainControl: true,
   };
-}
-
-/** Preferred video codecs, best first. */
-export const CODEC_ORDER = ['video/AV1', 'video/VP9', 'video/VP8', 'video/H264'] as const;
-
-/**
- * Order codecs for setCodecPreferences: the media codecs in CODEC_ORDER first
- * (keeping each codec's profiles in the browser's order), then anything else
- * the browser listed (rtx, red, ulpfec), which must stay for retransmission.
- */
-export function orderCodecs<C extends { mimeType: string }>(codecs: readonly C[]): C[] {
-  const rank = (c: C) => {
-    const i = CODEC_ORDER.findIndex((m) => m.toLowerCase() === c.mimeType.toLowerCase());
-    return i === -1 ? CODEC_ORDER.length : i;
-  };
-  return codecs
-    .map((codec, index) => ({ codec, index }))
-    .sort((a, b) => rank(a.codec) - rank(b.codec) || a.index - b.index)
-    .map(({ codec }) => codec);
 }
 
 export interface Devices {

@@ -2,6 +2,7 @@
 // bitrate from byte deltas between samples, the path from the selected
 // candidate pair, loss from packet deltas. DOM-free, one sampler per connection.
 import type { ConnectionType, RelayProtocol } from '../protocol/messages.js';
+import { captureLatency } from './capture-time.js';
 
 export interface PathInfo {
   type: ConnectionType;
@@ -32,8 +33,13 @@ export interface Sample {
   framesDecoded?: number;
   qualityLimitation?: string;
   encoder?: string;
-  /** Capture to display, ms, where it can be measured (the relay path). */
+  /**
+   * Glass-to-glass, ms: measured from capture times (abs-capture-time on RTP,
+   * the frame header on the relay), or estimated when the browser gives none.
+   */
   latency?: number;
+  /** The latency is RTT/2 + jitter-buffer delay + decode time, not a measurement. */
+  latencyEstimated?: boolean;
   path: PathInfo | null;
 }
 
@@ -81,8 +87,27 @@ export function describePath(stats: Map<string, Stat>): PathInfo | null {
   };
 }
 
+interface Counters {
+  at: number;
+  bytes: number;
+  videoBytes: number;
+  packets: number;
+  lost: number;
+  /** Seconds frames waited in the jitter buffer, and how many frames left it. */
+  bufferDelay: number;
+  bufferEmitted: number;
+  decodeTime: number;
+  decoded: number;
+}
+
+/** Per-frame average of a cumulative counter over the last interval, in ms. */
+function perFrameMs(total: number, prevTotal: number, count: number, prevCount: number): number | undefined {
+  const frames = count - prevCount;
+  return frames > 0 ? ((total - prevTotal) / frames) * 1000 : undefined;
+}
+
 export class StatsSampler {
-  private prev: { at: number; bytes: number; videoBytes: number; packets: number; lost: number } | null = null;
+  private prev: Counters | null = null;
 
   constructor(
     private readonly pc: RTCPeerConnection,
@@ -120,6 +145,7 @@ export class StatsSampler {
 
     let packets = 0;
     let lost = 0;
+    const counters = { bufferDelay: 0, bufferEmitted: 0, decodeTime: 0, decoded: 0 };
     if (video) {
       out.fps = num(video.framesPerSecond);
       out.width = num(video.frameWidth);
@@ -134,6 +160,10 @@ export class StatsSampler {
         if (jitter !== undefined) out.jitter = Math.round(jitter * 1000);
         out.freezes = num(video.freezeCount);
         out.framesDecoded = num(video.framesDecoded);
+        counters.bufferDelay = num(video.jitterBufferDelay) ?? 0;
+        counters.bufferEmitted = num(video.jitterBufferEmittedCount) ?? 0;
+        counters.decodeTime = num(video.totalDecodeTime) ?? 0;
+        counters.decoded = num(video.framesDecoded) ?? 0;
       } else {
         out.qualityLimitation = str(video.qualityLimitationReason);
         out.encoder = str(video.encoderImplementation);
@@ -154,9 +184,29 @@ export class StatsSampler {
         const dPackets = packets - prev.packets;
         const dLost = lost - prev.lost;
         if (dPackets + dLost > 0) out.loss = Math.round((Math.max(0, dLost) / (dPackets + Math.max(0, dLost))) * 1000) / 10;
+        this.latency(out, counters, prev);
       }
     }
-    this.prev = { at, bytes, videoBytes, packets, lost };
+    this.prev = { at, bytes, videoBytes, packets, lost, ...counters };
     return out;
+  }
+
+  /**
+   * Measured from abs-capture-time where the sender stamps frames; otherwise
+   * the parts the receiver can see — half the round trip, the jitter buffer
+   * and decoding — flagged as an estimate (it misses capture and encoding).
+   */
+  private latency(out: Sample, now: Omit<Counters, 'at' | 'bytes' | 'videoBytes' | 'packets' | 'lost'>, prev: Counters): void {
+    const receiver = this.pc.getReceivers().find((r) => r.track.kind === 'video');
+    const measured = receiver ? captureLatency(receiver) : undefined;
+    if (measured !== undefined) {
+      out.latency = measured;
+      return;
+    }
+    const buffer = perFrameMs(now.bufferDelay, prev.bufferDelay, now.bufferEmitted, prev.bufferEmitted);
+    const decode = perFrameMs(now.decodeTime, prev.decodeTime, now.decoded, prev.decoded);
+    if (buffer === undefined || out.rtt === undefined) return;
+    out.latency = Math.round(out.rtt / 2 + buffer + (decode ?? 0));
+    out.latencyEstimated = true;
   }
 }

@@ -3,11 +3,12 @@
 // while the server reports relay viewers, in the best codec all of them decode,
 // with temporal layers (L1T3) where the encoder has them, so the server can
 // thin the stream for a slow viewer without asking us.
-import type { RelayCodec } from '../protocol/messages.js';
+import type { VideoCodec } from '../protocol/messages.js';
 import { encodeRelayFrame, FrameKind, type RelayControl } from '../protocol/relay-frame.js';
 import { Emitter } from './emitter.js';
 import { PRESETS, type Quality } from './media.js';
-import { AUDIO_CODEC, CODEC_STRINGS, RELAY_CODEC_ORDER } from './relay-codecs.js';
+import { VIDEO_CODEC_ORDER } from './codecs.js';
+import { AUDIO_CODEC, CODEC_STRINGS } from './relay-codecs.js';
 
 /** A keyframe at least this often, so a viewer that lost one is never stuck long. */
 const KEYFRAME_INTERVAL_MS = 2_000;
@@ -17,7 +18,7 @@ const AUDIO_BITRATE = 64_000;
 
 export interface RelayPublisherStats {
   viewers: number;
-  codec: RelayCodec | null;
+  codec: VideoCodec | null;
   bitrate: number; // kbit/s sent
   fps: number;
   framesSkipped: number;
@@ -38,8 +39,8 @@ export class RelayPublisher extends Emitter<RelayPublisherEvents> {
   private videoKey = '';
   private readers: Partial<Record<'audio' | 'video', Reader>> = {};
   private viewerCount = 0;
-  private allowedCodecs: RelayCodec[] = [];
-  private codec: RelayCodec | null = null;
+  private allowedCodecs: VideoCodec[] = [];
+  private codec: VideoCodec | null = null;
   private forceKeyframe = true;
   private lastKeyframe = 0;
   private bytesSent = 0;
@@ -114,14 +115,14 @@ export class RelayPublisher extends Emitter<RelayPublisherEvents> {
       this.forceKeyframe = true;
     } else if (message.type === 'viewers') {
       this.viewerCount = message.count;
-      this.allowedCodecs = message.codecs.filter((c): c is RelayCodec => (RELAY_CODEC_ORDER as readonly string[]).includes(c));
+      this.allowedCodecs = message.codecs.filter((c): c is VideoCodec => (VIDEO_CODEC_ORDER as readonly string[]).includes(c));
       this.emit('viewers', message.count);
       if (message.count === 0) this.pause();
       else if (this.codec && !this.allows(this.codec)) this.pause(); // a new viewer cannot decode it: pick again
     }
   }
 
-  private allows(codec: RelayCodec): boolean {
+  private allows(codec: VideoCodec): boolean {
     return this.allowedCodecs.length === 0 || this.allowedCodecs.includes(codec);
   }
 
@@ -191,7 +192,7 @@ export class RelayPublisher extends Emitter<RelayPublisherEvents> {
       bitrateMode: 'variable',
       avc: { format: 'annexb' },
     };
-    for (const codec of RELAY_CODEC_ORDER.filter((c) => this.allows(c))) {
+    for (const codec of VIDEO_CODEC_ORDER.filter((c) => this.allows(c))) {
       for (const scalabilityMode of ['L1T3', undefined]) {
         const config = { ...base, codec: CODEC_STRINGS[codec], ...(scalabilityMode ? { scalabilityMode } : {}) };
         const { supported } = await VideoEncoder.isConfigSupported(config).catch(() => ({ supported: false }));
@@ -214,7 +215,7 @@ export class RelayPublisher extends Emitter<RelayPublisherEvents> {
     this.emit('error', { message: 'no video codec that this browser encodes and every relay viewer decodes' });
   }
 
-  private sendVideo(chunk: EncodedVideoChunk, meta: EncodedVideoChunkMetadata | undefined, codec: RelayCodec): void {
+  private sendVideo(chunk: EncodedVideoChunk, meta: EncodedVideoChunkMetadata | undefined, codec: VideoCodec): void {
     const captureMs = performance.timeOrigin + performance.now();
     if (meta?.decoderConfig) {
       const { description, ...config } = meta.decoderConfig;

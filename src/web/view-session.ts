@@ -1,6 +1,8 @@
 // The viewer's side, without any DOM: join a room, answer the broadcaster's
 // offer, surface the stream, and sample what is received every second.
-import type { ServerMessageOf, StatsSummary } from '../protocol/messages.js';
+import type { ServerMessageOf, StatsSummary, VideoCodec } from '../protocol/messages.js';
+import { negotiateCaptureTime } from './capture-time.js';
+import { offeredCodecs, preferenceOrder, receivableCodecs } from './codecs.js';
 import { ConnectionLadder, hasTurnServer, type ClimbReason, type Rung, type RungRecord } from './connection-ladder.js';
 import { Emitter } from './emitter.js';
 import { RELAY_PATH, StatsSampler, type Sample } from './peer-stats.js';
@@ -63,6 +65,11 @@ export interface ViewOptions {
   statsIntervalMs?: number;
   /** Skip P2P and TURN: watch through the server relay from the start (`?via=relay`). */
   forceRelay?: boolean;
+  /**
+   * Decode only these video codecs over RTP (`?codecs=vp8,h264`): stands in for
+   * a browser that lacks the others, so the broadcaster's choice can be tried.
+   */
+  codecs?: VideoCodec[] | null;
 }
 
 export class ViewSession extends Emitter<ViewEvents> {
@@ -118,7 +125,18 @@ export class ViewSession extends Emitter<ViewEvents> {
 
   private async requestJoin(roomId: string, password: string | undefined): Promise<ServerMessageOf<'room_joined'>> {
     if (!this.signaling.connected) await this.signaling.connect();
-    return this.signaling.request({ type: 'join_room', room_id: roomId, ...(password !== undefined ? { password } : {}) }, 'room_joined');
+    return this.signaling.request(this.joinMessage(roomId, password), 'room_joined');
+  }
+
+  /** join_room, telling the broadcaster which codecs this browser decodes. */
+  private joinMessage(roomId: string, password: string | undefined) {
+    const codecs = receivableCodecs(this.options.codecs);
+    return {
+      type: 'join_room' as const,
+      room_id: roomId,
+      ...(password !== undefined ? { password } : {}),
+      ...(codecs.length ? { codecs } : {}),
+    };
   }
 
   /**
@@ -237,8 +255,7 @@ export class ViewSession extends Emitter<ViewEvents> {
   private rejoin(): void {
     this.rejoinTimer = null;
     if (!this.roomId || this.state === 'closed') return;
-    const password = this.password;
-    this.signaling.send({ type: 'join_room', room_id: this.roomId, ...(password !== undefined ? { password } : {}) });
+    this.signaling.send(this.joinMessage(this.roomId, this.password));
   }
 
   private onOffer(m: ServerMessageOf<'offer'>): void {
@@ -252,9 +269,26 @@ export class ViewSession extends Emitter<ViewEvents> {
     this.enqueue(async () => {
       await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp.sdp });
       for (const c of this.pendingCandidates.splice(0)) await pc.addIceCandidate(c);
+      this.restrictCodecs(pc, m.sdp.sdp);
+      for (const t of pc.getTransceivers()) if (t.receiver.track.kind === 'video') negotiateCaptureTime(t);
       await pc.setLocalDescription(await pc.createAnswer());
       this.signaling.send({ type: 'answer', target_id: m.from_id, sdp: { type: 'answer', sdp: pc.localDescription!.sdp } });
     });
+  }
+
+  /**
+   * With `codecs` set, the answer accepts only those, led by the first of them
+   * the broadcaster offered (the broadcaster chose it; the answer must not overrule).
+   */
+  private restrictCodecs(pc: RTCPeerConnection, offer: string): void {
+    const only = this.options.codecs;
+    const capabilities = RTCRtpReceiver.getCapabilities?.('video');
+    if (!only || !capabilities) return;
+    const first = offeredCodecs(offer).find((c) => only.includes(c)) ?? null;
+    for (const t of pc.getTransceivers()) {
+      if (t.receiver.track.kind !== 'video' || !t.setCodecPreferences) continue;
+      t.setCodecPreferences(preferenceOrder(capabilities.codecs, first, only));
+    }
   }
 
   private newConnection(broadcasterId: string): void {

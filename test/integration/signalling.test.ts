@@ -120,6 +120,36 @@ describe('create and join', () => {
   });
 });
 
+describe('codecs a viewer decodes', () => {
+  it('join_room codecs reach the broadcaster in viewer_joined, now and after a reclaim', async () => {
+    const b = await pool.connect();
+    const { roomId, token } = await createRoom(b);
+    const v = await pool.connect();
+    v.send({ type: 'join_room', room_id: roomId, codecs: ['VP8', 'H264'] });
+    await v.next('room_joined');
+    expect(await b.next('viewer_joined')).toEqual({ type: 'viewer_joined', viewer_id: v.id, codecs: ['VP8', 'H264'] });
+
+    await b.terminate();
+    await v.next('broadcaster_left');
+    const b2 = await pool.connect();
+    b2.send({ type: 'create_room', room_id: roomId, room_token: token });
+    await b2.next('room_created');
+    expect(await b2.next('viewer_joined')).toEqual({ type: 'viewer_joined', viewer_id: v.id, codecs: ['VP8', 'H264'] });
+  });
+
+  it('an unknown codec name or too long a list -> bad_message, and the client is not in the room', async () => {
+    const b = await pool.connect();
+    const { roomId } = await createRoom(b);
+    const v = await pool.connect();
+    v.send({ type: 'join_room', room_id: roomId, codecs: ['THEORA'] });
+    await v.nextError('bad_message');
+    v.send({ type: 'join_room', room_id: roomId, codecs: Array(9).fill('VP8') });
+    await v.nextError('bad_message');
+    await b.expectNothing(SILENCE_MS);
+    expect((await listedRooms(srv.httpUrl)).get(roomId)).toBe(0);
+  });
+});
+
 describe('leaving', () => {
   it('leave_room by a viewer: viewer_left to the broadcaster and the count drops everywhere', async () => {
     const { broadcaster: b, viewers, roomId } = await roomWith(2);

@@ -1,6 +1,7 @@
 // The broadcaster's page: preview, device and quality choice, then the room
 // code, the share link, live statistics and the viewers' connections.
 import { BroadcastSession, type BroadcastStats, type RoomCredentials, type Topology, type ViewerInfo } from '../broadcast-session.js';
+import { parseCodecList, VIDEO_CODEC_ORDER } from '../codecs.js';
 import { t, translate } from '../i18n.js';
 import { classifyMediaError, isQuality, listDevices, QUALITIES, type Quality } from '../media.js';
 import { SignalingClient } from '../signaling.js';
@@ -36,7 +37,10 @@ function topologyFrom(params: URLSearchParams): { topology?: Topology; maxP2P?: 
   };
 }
 
-/** `?topology=auto|p2p|relay` chooses how viewers are served; `?p2p=N` caps the P2P viewers. */
+/**
+ * `?topology=auto|p2p|relay` chooses how viewers are served; `?p2p=N` caps the
+ * P2P viewers; `?codec=vp8` caps the codec (the codec menu does the same).
+ */
 export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams): () => void {
   const signaling = new SignalingClient();
   const saved = loadSaved();
@@ -49,6 +53,10 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
   const qualitySelect = h('select', { testid: 'quality-select', attrs: { 'aria-label': 'quality' } });
   for (const q of QUALITIES) qualitySelect.append(h('option', { attrs: { value: q } }, q));
   qualitySelect.value = saved?.quality ?? '720p';
+  const codecSelect = h('select', { testid: 'codec-select', attrs: { 'aria-label': 'codec' } });
+  codecSelect.append(translate(h('option', { attrs: { value: '' } }), 'codec_auto'));
+  for (const c of VIDEO_CODEC_ORDER) codecSelect.append(h('option', { attrs: { value: c } }, c === 'H264' ? 'H.264' : c));
+  codecSelect.value = parseCodecList(params.get('codec'))?.[0] ?? '';
   const goLive = h('button', { testid: 'go-live', class: 'primary big', text: 'go_live' });
   const passwordInput = h('input', {
     testid: 'room-password',
@@ -76,7 +84,17 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     viewersBody,
   );
   const panel = new StatsPanel(
-    [{ key: 'upload' }, { key: 'network_speed' }, { key: 'resolution' }, { key: 'fps' }, { key: 'codec' }, { key: 'limited_by' }],
+    [
+      { key: 'upload' },
+      { key: 'network_speed' },
+      { key: 'resolution' },
+      { key: 'fps' },
+      { key: 'codec' },
+      { key: 'codec_ceiling' },
+      { key: 'limited_by' },
+      { key: 'rtt' },
+      { key: 'loss' },
+    ],
     h('section', {}, h('h3', { text: 'viewers_table' }), noViewers, viewersTable),
   );
 
@@ -106,6 +124,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     h('label', {}, h('span', { text: 'camera' }), cameraSelect),
     h('label', {}, h('span', { text: 'microphone' }), micSelect),
     h('label', {}, h('span', { text: 'quality' }), qualitySelect),
+    h('label', {}, h('span', { text: 'codec_choice' }), codecSelect),
     h('label', {}, h('span', { text: 'room_password' }), passwordInput),
     h('label', { class: 'check' }, privateBox, h('span', { text: 'private_room' })),
     goLive,
@@ -143,6 +162,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     session = new BroadcastSession(signaling, {
       quality,
       ...topologyFrom(params),
+      codec: parseCodecList(codecSelect.value)?.[0] ?? null,
       ...(saved?.cameraId ? { cameraId: saved.cameraId } : {}),
       ...(saved ? { resume: saved } : {}),
     });
@@ -205,8 +225,15 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     panel.set('resolution', stats.width && stats.height ? `${stats.width}×${stats.height}` : '—');
     panel.set('fps', orDash(stats.fps === undefined ? undefined : Math.round(stats.fps)));
     panel.set('codec', orDash(stats.codec));
+    const ceiling = stats.codecCeiling;
+    panel.set('codec_ceiling', ceiling ? t(ceiling.reason === 'cpu' ? 'codec_by_cpu' : 'codec_by_user', { codec: ceiling.codec }) : '—');
     panel.set('limited_by', orDash(stats.qualityLimitation));
-    panel.plot(stats.bitrate, stats.availableBitrate);
+    const rtts = stats.viewers.map((v) => v.rtt).filter((v): v is number => v !== undefined);
+    const losses = stats.viewers.map((v) => v.loss).filter((v): v is number => v !== undefined);
+    // Worst viewer: the one a broadcaster most needs to see.
+    panel.set('rtt', rtts.length ? `${Math.max(...rtts)} ms` : '—');
+    panel.set('loss', losses.length ? `${Math.max(...losses)} %` : '—');
+    panel.plot({ bitrate: stats.bitrate, network: stats.availableBitrate, fps: stats.fps, rtt: rtts.length ? Math.max(...rtts) : undefined });
   }
 
   /** p2p (host/udp), turn (relay/tcp); while not connected, the ladder rung the viewer is trying. */
@@ -233,7 +260,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
           {},
           h('td', {}, String(i + 1)),
           h('td', { testid: 'viewer-path' }, viewerPath(v)),
-          h('td', {}, orDash(v.codec)),
+          h('td', { testid: 'viewer-codec' }, orDash(v.codec ?? v.plannedCodec)),
           h('td', {}, formatBitrate(v.bitrate)),
           h('td', {}, orDash(v.rtt, ' ms')),
           h('td', {}, orDash(v.loss, ' %')),
@@ -275,6 +302,9 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
   });
   micSelect.addEventListener('change', () => {
     session?.switchMicrophone(micSelect.value || null).catch((err: unknown) => fail(mediaErrorText(err)));
+  });
+  codecSelect.addEventListener('change', () => {
+    session?.setCodecCeiling(parseCodecList(codecSelect.value)?.[0] ?? null);
   });
   qualitySelect.addEventListener('change', () => {
     const q = qualitySelect.value;

@@ -1,7 +1,8 @@
 // A small live line chart on a canvas: the last N samples of one or more
 // series, redrawn on each push. No library: one chart, a few dozen points.
 export interface Series {
-  label: string;
+  /** Read at each draw, so a legend follows the language switch. */
+  label: () => string;
   color: string;
 }
 
@@ -78,7 +79,7 @@ export class LineChart {
       });
       ctx.stroke();
       ctx.fillStyle = s.color;
-      ctx.fillText(s.label, left + 4 + i * 110, height - 4);
+      ctx.fillText(s.label(), left + 4 + i * 110, height - 4);
     });
   }
 }

@@ -1,15 +1,27 @@
-// The collapsible statistics panel both pages share: labelled figures and a
-// chart of bitrate against the network's estimate over the last minute.
+// The collapsible statistics panel both pages share: labelled figures and two
+// charts over the last minute — bitrate against the network's estimate, and
+// frame rate with the round trip (the two things that show a bad network first).
 import { t, type MessageKey } from '../i18n.js';
 import { LineChart } from './chart.js';
 import { h } from './dom.js';
 
+export interface ChartPoint {
+  bitrate?: number | undefined;
+  network?: number | undefined;
+  fps?: number | undefined;
+  rtt?: number | undefined;
+}
+
 export class StatsPanel {
   readonly element: HTMLDetailsElement;
   private readonly values = new Map<string, HTMLElement>();
-  private readonly chart = new LineChart([
-    { label: 'bitrate', color: '#e4405f' },
-    { label: 'network', color: '#3b82f6' },
+  private readonly bitrateChart = new LineChart([
+    { label: () => t('bitrate'), color: '#e4405f' },
+    { label: () => t('network_speed'), color: '#3b82f6' },
+  ]);
+  private readonly motionChart = new LineChart([
+    { label: () => t('fps'), color: '#16a34a' },
+    { label: () => t('rtt'), color: '#f59e0b' },
   ]);
 
   constructor(rows: { key: MessageKey; testid?: string }[], extra?: HTMLElement) {
@@ -19,13 +31,19 @@ export class StatsPanel {
       this.values.set(row.key, value);
       grid.append(h('div', { class: 'stat' }, h('dt', { text: row.key }), value));
     }
+    this.bitrateChart.canvas.dataset.testid = 'chart-bitrate';
+    this.motionChart.canvas.dataset.testid = 'chart-fps-rtt';
     this.element = h(
       'details',
       { class: 'stats-panel', attrs: { open: '' } },
       h('summary', { text: 'stats' }),
       grid,
-      h('p', { class: 'chart-caption', text: 'chart_bitrate' }),
-      this.chart.canvas,
+      h(
+        'div',
+        { class: 'charts' },
+        h('figure', {}, h('figcaption', { class: 'chart-caption', text: 'chart_bitrate' }), this.bitrateChart.canvas),
+        h('figure', {}, h('figcaption', { class: 'chart-caption', text: 'chart_fps_rtt' }), this.motionChart.canvas),
+      ),
       extra,
     );
   }
@@ -35,8 +53,10 @@ export class StatsPanel {
     if (el && el.textContent !== text) el.textContent = text;
   }
 
-  plot(bitrate: number | undefined, network: number | undefined): void {
-    this.chart.push([bitrate, network]);
-    this.chart.canvas.setAttribute('aria-label', `${t('chart_bitrate')}: ${bitrate ?? '—'}`);
+  plot(point: ChartPoint): void {
+    this.bitrateChart.push([point.bitrate, point.network]);
+    this.motionChart.push([point.fps, point.rtt]);
+    this.bitrateChart.canvas.setAttribute('aria-label', `${t('chart_bitrate')}: ${point.bitrate ?? '—'}`);
+    this.motionChart.canvas.setAttribute('aria-label', `${t('chart_fps_rtt')}: ${point.fps ?? '—'} / ${point.rtt ?? '—'}`);
   }
 }

