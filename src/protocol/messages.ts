@@ -168,6 +168,8 @@ export const serverSchemas = {
     rtt_worst: Stat,
     loss_median: Stat,
     loss_worst: Stat,
+    latency_median: Stat,
+    codecs: z.record(z.string(), z.number()),
   }),
   pong: z.object({ type: z.literal('pong') }),
   // To a viewer the broadcaster removed: it is out of the room and should not rejoin by itself.

@@ -38,6 +38,11 @@ export function summarize({ roomId, broadcasterId, viewerIds, reports, now }: Su
   const bitrate = broadcaster?.bitrate ?? median(pick('bitrate')) ?? 0;
   const viewersSeen = Math.max(viewerIds.length, 1);
 
+  // Viewers per codec they report receiving (per-viewer negotiation makes them differ).
+  const codecs: Record<string, number> = {};
+  for (const r of viewerReports) if (r.codec) codecs[r.codec] = (codecs[r.codec] ?? 0) + 1;
+  const latencies = viewerReports.map((r) => r.latency).filter((v): v is number => v !== undefined);
+
   return {
     type: 'stats_summary',
     room_id: roomId,
@@ -50,5 +55,7 @@ export function summarize({ roomId, broadcasterId, viewerIds, reports, now }: Su
     rtt_worst: rtts.length ? Math.max(...rtts) : null,
     loss_median: round1(median(losses)),
     loss_worst: losses.length ? Math.max(...losses) : null,
+    latency_median: latencies.length ? Math.round(median(latencies)!) : null,
+    codecs,
   };
 }

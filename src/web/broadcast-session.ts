@@ -4,7 +4,7 @@
 // (replaceTrack / applyConstraints / setParameters), so no viewer renegotiates.
 import type { ServerMessageOf, StatsSummary, VideoCodec } from '../protocol/messages.js';
 import { negotiateCaptureTime } from './capture-time.js';
-import { chooseCodec, codecBelow, preferenceOrder, sendableCodecs, VIDEO_CODEC_ORDER } from './codecs.js';
+import { chooseCodec, codecBelow, CpuStepDown, preferenceOrder, sendableCodecs, VIDEO_CODEC_ORDER } from './codecs.js';
 import type { Rung } from './connection-ladder.js';
 import { Emitter } from './emitter.js';
 import { audioConstraints, PRESETS, videoConstraints, type Quality } from './media.js';
@@ -87,14 +87,6 @@ export type Topology = 'auto' | 'p2p' | 'relay';
 /** P2P viewers before further ones go to the relay, unless measurements say stop sooner. */
 export const DEFAULT_MAX_P2P = 4;
 
-/**
- * Consecutive one-second samples of a CPU-bound encoder before the codec steps
- * down (AV1 → VP9 → VP8 → H.264), and samples to wait after a step before the
- * next, so the cheaper encoder gets a chance to show it is enough.
- */
-const CPU_STEP_SAMPLES = 5;
-const CPU_STEP_COOLDOWN_SAMPLES = 10;
-
 export interface BroadcastOptions {
   quality: Quality;
   topology?: Topology;
@@ -121,11 +113,10 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   private readonly relayViewers = new Set<string>();
   private publisher: RelayPublisher | null = null;
   private publisherStats: RelayPublisherStats | null = null;
-  /** Consecutive stats samples in which the encoder said it was CPU-bound. */
-  private cpuLimitedSamples = 0;
-  /** Lowered while the encoder is CPU-bound; never raised again in this broadcast (it would oscillate). */
+  /** Counts CPU-bound samples; decides when the codec steps down (AV1 → VP9 → VP8 → H.264). */
+  private readonly cpu = new CpuStepDown();
+  /** Lowered while the encoder is CPU-bound; not raised again by itself in this broadcast (it would oscillate). */
   private cpuCeiling: VideoCodec | null = null;
-  private samplesSinceCodecStep = CPU_STEP_COOLDOWN_SAMPLES;
   private readonly sendable = sendableCodecs();
   /** Consecutive stats samples in which every P2P viewer got under half the preset for lack of bandwidth. */
   private starvedSamples = 0;
@@ -358,7 +349,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     // CPU-bound for 5 s in a row, or the uplink too thin for the preset for
     // 10 s in a row (not the first seconds, while bandwidth estimation ramps
     // up): another P2P viewer would make everyone's picture worse.
-    return this.cpuLimitedSamples >= 5 || this.starvedSamples >= 10;
+    return this.cpu.limitedFor >= 5 || this.starvedSamples >= 10;
   }
 
   /** Serve one viewer through the server relay: start publishing if we are not already. */
@@ -405,7 +396,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   }
 
   /**
-   * The encoder has been CPU-bound for CPU_STEP_SAMPLES seconds: the best
+   * The encoder has been CPU-bound for a while (CpuStepDown): the best
    * codec in use steps down one (new viewers get the cheaper codec at once,
    * then every existing viewer above it renegotiates).
    */
@@ -416,8 +407,6 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     const next = codecBelow(top, this.sendable);
     if (!next) return;
     this.cpuCeiling = next;
-    this.samplesSinceCodecStep = 0;
-    this.cpuLimitedSamples = 0;
     console.info(`encoder CPU-bound: codec steps down from ${top} to ${next}`);
     for (const link of this.links.values()) this.applyCodec(link);
   }
@@ -519,9 +508,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       }),
     );
     const samples = links.map((l) => l.last).filter((s): s is Sample => s !== null);
-    this.cpuLimitedSamples = samples.some((s) => s.qualityLimitation === 'cpu') ? this.cpuLimitedSamples + 1 : 0;
-    this.samplesSinceCodecStep++;
-    if (this.cpuLimitedSamples >= CPU_STEP_SAMPLES && this.samplesSinceCodecStep >= CPU_STEP_COOLDOWN_SAMPLES) this.stepDownForCpu();
+    if (this.cpu.observe(samples.some((s) => s.qualityLimitation === 'cpu'))) this.stepDownForCpu();
     const target = PRESETS[this.quality].maxBitrate / 1000;
     const starved = samples.length > 0 && samples.every((s) => s.qualityLimitation === 'bandwidth' && s.videoBitrate < target / 2);
     this.starvedSamples = starved ? this.starvedSamples + 1 : 0;

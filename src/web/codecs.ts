@@ -107,3 +107,35 @@ export function offeredCodecs(sdp: string): VideoCodec[] {
   }
   return order;
 }
+
+/**
+ * When to step the codec down: after `limitedSamples` one-second samples in a
+ * row of a CPU-bound encoder, and not sooner than `cooldownSamples` after the
+ * previous step, so the cheaper encoder gets a chance to show it is enough.
+ */
+export class CpuStepDown {
+  private limited = 0;
+  private sinceStep: number;
+
+  constructor(
+    private readonly limitedSamples = 5,
+    private readonly cooldownSamples = 10,
+  ) {
+    this.sinceStep = cooldownSamples;
+  }
+
+  /** Feed one sample; true when the codec should step down now. */
+  observe(cpuLimited: boolean): boolean {
+    this.sinceStep++;
+    this.limited = cpuLimited ? this.limited + 1 : 0;
+    if (this.limited < this.limitedSamples || this.sinceStep < this.cooldownSamples) return false;
+    this.limited = 0;
+    this.sinceStep = 0;
+    return true;
+  }
+
+  /** Consecutive CPU-bound samples so far (the hybrid topology reads it too). */
+  get limitedFor(): number {
+    return this.limited;
+  }
+}

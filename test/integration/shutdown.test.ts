@@ -72,5 +72,6 @@ describe('restart', () => {
     b3.send({ type: 'create_room', room_id: roomId, room_token: token });
     await b3.nextError('not_allowed');
     await b3.close();
-  });
+    // Three server processes start in this test; on a loaded two-core machine that alone can take 15 s.
+  }, 45_000);
 });

@@ -450,8 +450,8 @@ describe('stats', () => {
     const { broadcaster: b, viewers, roomId } = await roomWith(2);
     const [v1, v2] = viewers as [TestClient, TestClient];
     b.send({ type: 'stats_report', bitrate: 1500, upload_bitrate: 3000, fps: 30, width: 1280, height: 720 });
-    v1.send({ type: 'stats_report', bitrate: 1400, connection_type: 'p2p', rtt: 40, loss: 1 });
-    v2.send({ type: 'stats_report', bitrate: 1300, connection_type: 'relay', rtt: 80, loss: 3, relay_protocol: 'tcp' });
+    v1.send({ type: 'stats_report', bitrate: 1400, connection_type: 'p2p', rtt: 40, loss: 1, codec: 'AV1', latency: 45 });
+    v2.send({ type: 'stats_report', bitrate: 1300, connection_type: 'relay', rtt: 80, loss: 3, relay_protocol: 'tcp', codec: 'VP8', latency: 90 });
     // Reports alone send nothing back.
     await b.roundTrip();
     await v1.roundTrip();
@@ -474,6 +474,8 @@ describe('stats', () => {
         rtt_worst: 80,
         loss_median: 2,
         loss_worst: 3,
+        latency_median: 68,
+        codecs: { AV1: 1, VP8: 1 },
       });
     }
   });

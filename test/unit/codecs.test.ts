@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseCodec, codecBelow, codecsIn, offeredCodecs, parseCodecList, preferenceOrder } from '../../src/web/codecs.js';
+import { chooseCodec, codecBelow, codecsIn, CpuStepDown, offeredCodecs, parseCodecList, preferenceOrder } from '../../src/web/codecs.js';
 
 // A capability list in the shape and order Chromium 156 gives it (trimmed).
 const CHROMIUM = [
@@ -91,5 +91,20 @@ describe('codec choice', () => {
     ].join('\r\n');
     expect(offeredCodecs(sdp)).toEqual(['VP9', 'VP8', 'AV1']);
     expect(offeredCodecs('v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n')).toEqual([]);
+  });
+});
+
+describe('CPU step-down', () => {
+  const feed = (rule: CpuStepDown, samples: string) => [...samples].map((c) => (rule.observe(c === 'c') ? 'S' : '.')).join('');
+
+  it('steps after 5 CPU-bound seconds in a row, not on scattered ones', () => {
+    expect(feed(new CpuStepDown(), 'cccc.cccc.cccc.')).toBe('...............');
+    expect(feed(new CpuStepDown(), 'ccccc')).toBe('....S');
+  });
+
+  it('waits out the cooldown before the next step', () => {
+    // Steps at the 5th sample, then needs 10 samples since the step and 5 CPU-bound in a row.
+    expect(feed(new CpuStepDown(), 'c'.repeat(20))).toBe('....S.........S.....');
+    expect(feed(new CpuStepDown(), 'ccccc' + '.....' + 'ccccc')).toBe('....S.........S');
   });
 });

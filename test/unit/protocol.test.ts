@@ -277,6 +277,8 @@ describe('parseServerMessage', () => {
         rtt_worst: 50,
         loss_median: null,
         loss_worst: null,
+        latency_median: null,
+        codecs: {},
       },
     ];
     for (const m of messages) {

@@ -49,7 +49,23 @@ describe('summarize', () => {
       rtt_worst: null,
       loss_median: null,
       loss_worst: null,
+      latency_median: null,
+      codecs: {},
     });
+  });
+
+  it('viewers per codec and the median latency, from the viewers only', () => {
+    const s = summarize(
+      input(['v1', 'v2', 'v3', 'v4'], {
+        v1: { codec: 'AV1', latency: 40 },
+        v2: { codec: 'AV1', latency: 61 },
+        v3: { codec: 'H264', latency: 95 },
+        v4: { fps: 30 },
+        b: { codec: 'VP8', latency: 1 },
+      }),
+    );
+    expect(s.codecs).toEqual({ AV1: 2, H264: 1 });
+    expect(s.latency_median).toBe(61);
   });
 
   it('an empty room without its broadcaster', () => {
