@@ -5,7 +5,7 @@
 import type { ServerMessageOf, StatsSummary } from '../protocol/messages.js';
 import type { Rung } from './connection-ladder.js';
 import { Emitter } from './emitter.js';
-import { audioConstraints, orderCodecs, PRESETS, videoConstraints, type Quality } from './media.js';
+import { audioConstraints, orderCodecs, PRESETS, resizeIgnored, videoConstraints, type Quality } from './media.js';
 import { RELAY_PATH, StatsSampler, type PathInfo, type Sample } from './peer-stats.js';
 import { RelayPublisher, type RelayPublisherStats } from './relay-publisher.js';
 import { candidateInit, type SignalingClient } from './signaling.js';
@@ -131,7 +131,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     this.stream = stream;
     this.tuneVideoTrack();
     // The quality may have changed while the camera was opening.
-    if (this.quality !== requested) await this.videoTrack?.applyConstraints(videoConstraints(this.quality));
+    if (this.quality !== requested) await this.resizeCamera(this.quality);
     this.emit('preview', stream);
     return stream;
   }
@@ -210,11 +210,29 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   /** Change the capture size and the encoder ceiling in place. */
   async setQuality(quality: Quality): Promise<void> {
     this.quality = quality;
-    const track = this.videoTrack;
-    if (track) await track.applyConstraints(videoConstraints(quality));
+    await this.resizeCamera(quality);
     await Promise.all([...this.links.values()].map((l) => this.applyBitrate(l)));
     this.publisher?.setQuality(quality);
     if (this.stream) this.emit('preview', this.stream);
+  }
+
+  /**
+   * Resize the live camera track to a preset. Firefox (ESR 153, measured with
+   * its fake camera) resolves applyConstraints on a camera track without
+   * changing its size, even for exact constraints, so when the size did not
+   * move at all the camera is opened again at the new size and swapped in
+   * with replaceTrack (no renegotiation, as for a camera switch).
+   */
+  private async resizeCamera(quality: Quality): Promise<void> {
+    const track = this.videoTrack;
+    if (!track) return;
+    const before = track.getSettings();
+    await track.applyConstraints(videoConstraints(quality));
+    if (!resizeIgnored(before, track.getSettings(), PRESETS[quality])) return;
+    const fresh = await navigator.mediaDevices.getUserMedia({ video: videoConstraints(quality, this.options.cameraId ?? before.deviceId) });
+    const replacement = fresh.getVideoTracks()[0]!;
+    replacement.contentHint = 'motion';
+    await this.replaceTrack('video', replacement);
   }
 
   /** Password and visibility for the room, set before goLive. */
