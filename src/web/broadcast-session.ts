@@ -7,7 +7,8 @@ import type { Rung } from './connection-ladder.js';
 import { Emitter } from './emitter.js';
 import { audioConstraints, orderCodecs, PRESETS, resizeIgnored, videoConstraints, type Quality } from './media.js';
 import { RELAY_PATH, StatsSampler, type PathInfo, type Sample } from './peer-stats.js';
-import { RelayPublisher, type RelayPublisherStats } from './relay-publisher.js';
+import { RelayPublisher, relayPublishSupported, type RelayPublisherStats } from './relay-publisher.js';
+import { sanitizeSdp } from './sdp.js';
 import { candidateInit, type SignalingClient } from './signaling.js';
 import { median } from '../protocol/stats-math.js';
 
@@ -173,6 +174,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       'room_created',
     );
     this.room = { roomId: created.room_id, token: created.room_token };
+    if (this.options.topology === 'relay' && !relayPublishSupported()) this.emitRelayUnsupported();
     this.statsTimer = setInterval(() => void this.sampleStats(), this.options.statsIntervalMs ?? 1000);
     this.emit('live', this.room);
     return this.room;
@@ -296,7 +298,8 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     this.enqueue(link, async () => {
       await pc.setLocalDescription(await pc.createOffer());
       const sdp = pc.localDescription!;
-      this.signaling.send({ type: 'offer', target_id: viewerId, sdp: { type: 'offer', sdp: sdp.sdp } });
+      // sanitizeSdp: Firefox's offers can carry lines Chromium refuses (src/web/sdp.ts).
+      this.signaling.send({ type: 'offer', target_id: viewerId, sdp: { type: 'offer', sdp: sanitizeSdp(sdp.sdp) } });
     });
     this.emitViewers();
   }
@@ -307,6 +310,8 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
    * limit (each P2P viewer costs one more encode and one more upload).
    */
   private relayFirst(): boolean {
+    // A browser that cannot publish to the relay (Firefox) serves everyone P2P/TURN.
+    if (!relayPublishSupported()) return false;
     const topology = this.options.topology ?? 'auto';
     if (topology !== 'auto') return topology === 'relay';
     const p2p = this.links.size;
@@ -321,6 +326,13 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   /** Serve one viewer through the server relay: start publishing if we are not already. */
   private serveByRelay(viewerId: string): void {
     if (!this.room || !this.stream || this.ended) return;
+    if (!relayPublishSupported()) {
+      // Keep the viewer's peer connection (a path may still connect late) and
+      // tell it, and the broadcaster, that the relay cannot carry this room.
+      this.signaling.send({ type: 'relay_unavailable', viewer_id: viewerId });
+      this.emitRelayUnsupported();
+      return;
+    }
     this.removeViewer(viewerId, false);
     this.relayViewers.add(viewerId);
     if (!this.publisher) {
@@ -331,6 +343,13 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       this.publisher.start();
     }
     this.emitViewers();
+  }
+
+  private emitRelayUnsupported(): void {
+    this.emit('error', {
+      code: 'relay_publish_unsupported',
+      message: 'this browser cannot publish to the server relay (no MediaStreamTrackProcessor): viewers are served peer-to-peer or through TURN',
+    });
   }
 
   private preferCodecs(transceiver: RTCRtpTransceiver): void {
@@ -355,7 +374,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     const link = this.links.get(m.from_id);
     if (!link) return;
     this.enqueue(link, async () => {
-      await link.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp.sdp });
+      await link.pc.setRemoteDescription({ type: 'answer', sdp: sanitizeSdp(m.sdp.sdp) });
       for (const c of link.pendingCandidates.splice(0)) await link.pc.addIceCandidate(c);
       await this.applyBitrate(link);
     });
@@ -372,7 +391,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     this.enqueue(link, async () => {
       link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceTransportPolicy: m.ice_transport_policy });
       await link.pc.setLocalDescription(await link.pc.createOffer({ iceRestart: true }));
-      this.signaling.send({ type: 'offer', target_id: link.id, sdp: { type: 'offer', sdp: link.pc.localDescription!.sdp } });
+      this.signaling.send({ type: 'offer', target_id: link.id, sdp: { type: 'offer', sdp: sanitizeSdp(link.pc.localDescription!.sdp) } });
     });
     this.emitViewers();
   }

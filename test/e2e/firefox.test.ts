@@ -23,10 +23,23 @@ let firefox: FirefoxBrowser;
 const chromiumContexts: BrowserContext[] = [];
 const firefoxContexts: FirefoxContext[] = [];
 
+/** Records every text the page's error-message element shows, even one a later state hides again. */
+function recordErrors(): void {
+  const w = window as unknown as { __errors: string[] };
+  w.__errors = [];
+  new MutationObserver(() => {
+    const text = document.querySelector('[data-testid=error-message]')?.textContent?.trim();
+    if (text && w.__errors.at(-1) !== text) w.__errors.push(text);
+  }).observe(document, { childList: true, subtree: true, characterData: true });
+}
+
+const errorsSeen = (page: Page) => page.evaluate(() => (window as unknown as { __errors?: string[] }).__errors ?? []);
+
 async function openChromium(): Promise<Page> {
   const { context, page } = await newPage(chromium, server.httpUrl);
   await context.addInitScript(instrumentPeerConnections);
   await context.addInitScript(instrumentVideoFrames);
+  await context.addInitScript(recordErrors);
   chromiumContexts.push(context);
   return page;
 }
@@ -120,7 +133,7 @@ describe('Firefox and Chromium together', () => {
     expect(received).toBe(best);
 
     await expectStatsPanel(viewer, 1, 'p2p');
-    await viewer.screenshot({ path: path.join(SCREENSHOTS, 'firefox-viewer.png') });
+    await viewer.screenshot({ path: path.join(SCREENSHOTS, 'firefox-viewer.png'), fullPage: true });
   });
 
   it('a Chromium viewer plays a Firefox broadcast: video, audio, the best shared codec, and the stats panel', async () => {
@@ -145,6 +158,21 @@ describe('Firefox and Chromium together', () => {
 
     await expectStatsPanel(broadcaster, 1, 'p2p');
     await expectStatsPanel(viewer, 1, 'p2p');
-    await broadcaster.screenshot({ path: path.join(SCREENSHOTS, 'firefox-broadcaster.png') });
+    await broadcaster.screenshot({ path: path.join(SCREENSHOTS, 'firefox-broadcaster.png'), fullPage: true });
+  });
+
+  it('a Firefox broadcaster cannot feed the server relay: it says so, and serves a viewer who asks for the relay by P2P', async () => {
+    const broadcaster = await openFirefox();
+    // A relay-only room: Firefox has no MediaStreamTrackProcessor, so it serves P2P and says why.
+    const code = await goLive(broadcaster, '480p', 'topology=relay');
+    await expect.poll(() => broadcaster.getByTestId('error-message').textContent(), { timeout: 10_000 }).toMatch(/cannot publish to the server relay/i);
+
+    // A Chromium viewer that goes straight for the relay is told, and gets the picture P2P instead.
+    const viewer = await openChromium();
+    await viewer.goto(`/#/watch/${code}?via=relay`);
+    await waitForFrames(viewer, 'remote-video', 30_000);
+    await expect.poll(async () => viewer.getByTestId('connection-type').textContent(), { timeout: 10_000 }).toContain('p2p');
+    expect((await errorsSeen(viewer)).join(' | ')).toMatch(/cannot send through the server relay/i);
+    await expectStatsPanel(broadcaster, 1, 'p2p');
   });
 });

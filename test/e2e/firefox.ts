@@ -82,7 +82,7 @@ function playwrightFace(page: PuppeteerPage, baseUrl: string): PlaywrightPage {
     goto: (url: string) => page.goto(new URL(url, baseUrl).href),
     evaluate: <R, A>(fn: (arg: A) => R, arg?: A) => page.evaluate(fn as never, arg as never) as Promise<R>,
     waitForTimeout: (ms: number) => new Promise((r) => setTimeout(r, ms)),
-    screenshot: (opts: { path: string }) => page.screenshot({ path: opts.path as `${string}.png` }),
+    screenshot: (opts: { path: string; fullPage?: boolean }) => page.screenshot({ path: opts.path as `${string}.png`, fullPage: opts.fullPage ?? false }),
     getByTestId: (id: string) => ({
       click: async () => (await page.waitForSelector(sel(id), { visible: true }))!.click(),
       fill: async (value: string) => {
