@@ -71,6 +71,9 @@ export const clientSchemas = {
   request_relay: z.object({ type: z.literal('request_relay'), room_id: RoomId, codecs: z.array(VideoCodec).max(8).optional() }),
   // Broadcaster: serve this viewer through the server relay instead of P2P (hybrid topology).
   assign_relay: z.object({ type: z.literal('assign_relay'), viewer_id: ClientId }),
+  // Broadcaster: this viewer asked for the server relay, but this browser cannot
+  // publish to it (no MediaStreamTrackProcessor, e.g. Firefox); the viewer is told.
+  relay_unavailable: z.object({ type: z.literal('relay_unavailable'), viewer_id: ClientId }),
   // The viewer asks the broadcaster (the offerer) for an ICE restart, here with
   // TURN only: the second rung of the connection ladder. Forwarded like offer.
   ice_restart: z.looseObject({ type: z.literal('ice_restart'), target_id: ClientId, ice_transport_policy: IceTransportPolicy }),
@@ -155,6 +158,8 @@ export const serverSchemas = {
   relay_requested: z.object({ type: z.literal('relay_requested'), viewer_id: ClientId, codecs: z.array(VideoCodec).optional() }),
   // The broadcaster moved this viewer to the server relay: it should send request_relay.
   use_relay: z.object({ type: z.literal('use_relay'), room_id: RoomId }),
+  // The broadcaster's browser cannot publish to the server relay: only P2P or TURN can carry this room.
+  relay_unavailable: z.object({ type: z.literal('relay_unavailable'), room_id: RoomId }),
   ice_restart: z.looseObject({ type: z.literal('ice_restart'), from_id: ClientId, ice_transport_policy: IceTransportPolicy }),
   stats_summary: z.object({
     type: z.literal('stats_summary'),

@@ -208,6 +208,8 @@ export class SignallingServer {
         return this.requestRelay(conn, msg);
       case 'assign_relay':
         return this.assignRelay(conn, msg);
+      case 'relay_unavailable':
+        return this.relayUnavailable(conn, msg);
       case 'stats_report':
         return this.statsReport(conn, msg);
       case 'remove_viewer':
@@ -365,6 +367,17 @@ export class SignallingServer {
     const viewer = room.viewers.get(msg.viewer_id);
     if (!viewer) return conn.error('not_allowed', `${msg.viewer_id} is not a viewer of this room`, msg.type);
     viewer.send({ type: 'use_relay', room_id: room.id });
+  }
+
+  /** The broadcaster cannot publish to the relay: tell the viewer, and close the relay stream it may have opened. */
+  private relayUnavailable(conn: Connection, msg: ClientMessageOf<'relay_unavailable'>): void {
+    const room = conn.room;
+    if (!room) return conn.error('not_in_room', 'relay_unavailable needs a room', msg.type);
+    if (!room.isBroadcaster(conn)) return conn.error('not_allowed', 'only the broadcaster publishes to the relay', msg.type);
+    const viewer = room.viewers.get(msg.viewer_id);
+    if (!viewer) return conn.error('not_allowed', `${msg.viewer_id} is not a viewer of this room`, msg.type);
+    this.relay.release(room.id, viewer.id);
+    viewer.send({ type: 'relay_unavailable', room_id: room.id });
   }
 
   private statsReport(conn: Connection, msg: ClientMessageOf<'stats_report'>): void {

@@ -7,9 +7,10 @@ import { negotiateCaptureTime } from './capture-time.js';
 import { chooseCodec, codecBelow, CpuStepDown, preferenceOrder, sendableCodecs, VIDEO_CODEC_ORDER } from './codecs.js';
 import type { Rung } from './connection-ladder.js';
 import { Emitter } from './emitter.js';
-import { audioConstraints, PRESETS, videoConstraints, type Quality } from './media.js';
+import { audioConstraints, PRESETS, resizeIgnored, videoConstraints, type Quality } from './media.js';
 import { RELAY_PATH, StatsSampler, type PathInfo, type Sample } from './peer-stats.js';
-import { RelayPublisher, type RelayPublisherStats } from './relay-publisher.js';
+import { RelayPublisher, relayPublishSupported, type RelayPublisherStats } from './relay-publisher.js';
+import { sanitizeSdp } from './sdp.js';
 import { candidateInit, type SignalingClient } from './signaling.js';
 import { median } from '../protocol/stats-math.js';
 
@@ -152,7 +153,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     this.stream = stream;
     this.tuneVideoTrack();
     // The quality may have changed while the camera was opening.
-    if (this.quality !== requested) await this.videoTrack?.applyConstraints(videoConstraints(this.quality));
+    if (this.quality !== requested) await this.resizeCamera(this.quality);
     this.emit('preview', stream);
     return stream;
   }
@@ -194,6 +195,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       'room_created',
     );
     this.room = { roomId: created.room_id, token: created.room_token };
+    if (this.options.topology === 'relay' && !relayPublishSupported()) this.emitRelayUnsupported();
     this.statsTimer = setInterval(() => void this.sampleStats(), this.options.statsIntervalMs ?? 1000);
     this.emit('live', this.room);
     return this.room;
@@ -231,8 +233,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   /** Change the capture size and the encoder ceiling in place. */
   async setQuality(quality: Quality): Promise<void> {
     this.quality = quality;
-    const track = this.videoTrack;
-    if (track) await track.applyConstraints(videoConstraints(quality));
+    await this.resizeCamera(quality);
     await Promise.all([...this.links.values()].map((l) => this.applyBitrate(l)));
     this.publisher?.setQuality(quality);
     if (this.stream) this.emit('preview', this.stream);
@@ -256,6 +257,25 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     const rank = (c: VideoCodec) => VIDEO_CODEC_ORDER.indexOf(c);
     if (cpu && (!user || rank(cpu) > rank(user))) return { codec: cpu, reason: 'cpu' };
     return user ? { codec: user, reason: 'user' } : undefined;
+  }
+
+  /**
+   * Resize the live camera track to a preset. Firefox (ESR 153, measured with
+   * its fake camera) resolves applyConstraints on a camera track without
+   * changing its size, even for exact constraints, so when the size did not
+   * move at all the camera is opened again at the new size and swapped in
+   * with replaceTrack (no renegotiation, as for a camera switch).
+   */
+  private async resizeCamera(quality: Quality): Promise<void> {
+    const track = this.videoTrack;
+    if (!track) return;
+    const before = track.getSettings();
+    await track.applyConstraints(videoConstraints(quality));
+    if (!resizeIgnored(before, track.getSettings(), PRESETS[quality])) return;
+    const fresh = await navigator.mediaDevices.getUserMedia({ video: videoConstraints(quality, this.options.cameraId ?? before.deviceId) });
+    const replacement = fresh.getVideoTracks()[0]!;
+    replacement.contentHint = 'motion';
+    await this.replaceTrack('video', replacement);
   }
 
   /** Password and visibility for the room, set before goLive. */
@@ -330,7 +350,8 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     this.enqueue(link, async () => {
       await pc.setLocalDescription(await pc.createOffer());
       const sdp = pc.localDescription!;
-      this.signaling.send({ type: 'offer', target_id: viewerId, sdp: { type: 'offer', sdp: sdp.sdp } });
+      // sanitizeSdp: Firefox's offers can carry lines Chromium refuses (src/web/sdp.ts).
+      this.signaling.send({ type: 'offer', target_id: viewerId, sdp: { type: 'offer', sdp: sanitizeSdp(sdp.sdp) } });
     });
     this.emitViewers();
   }
@@ -341,6 +362,8 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
    * limit (each P2P viewer costs one more encode and one more upload).
    */
   private relayFirst(): boolean {
+    // A browser that cannot publish to the relay (Firefox) serves everyone P2P/TURN.
+    if (!relayPublishSupported()) return false;
     const topology = this.options.topology ?? 'auto';
     if (topology !== 'auto') return topology === 'relay';
     const p2p = this.links.size;
@@ -355,6 +378,13 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   /** Serve one viewer through the server relay: start publishing if we are not already. */
   private serveByRelay(viewerId: string): void {
     if (!this.room || !this.stream || this.ended) return;
+    if (!relayPublishSupported()) {
+      // Keep the viewer's peer connection (a path may still connect late) and
+      // tell it, and the broadcaster, that the relay cannot carry this room.
+      this.signaling.send({ type: 'relay_unavailable', viewer_id: viewerId });
+      this.emitRelayUnsupported();
+      return;
+    }
     this.removeViewer(viewerId, false);
     this.relayViewers.add(viewerId);
     if (!this.publisher) {
@@ -365,6 +395,13 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       this.publisher.start();
     }
     this.emitViewers();
+  }
+
+  private emitRelayUnsupported(): void {
+    this.emit('error', {
+      code: 'relay_publish_unsupported',
+      message: 'this browser cannot publish to the server relay (no MediaStreamTrackProcessor): viewers are served peer-to-peer or through TURN',
+    });
   }
 
   /**
@@ -391,7 +428,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     this.preferCodecs(link, transceiver);
     this.enqueue(link, async () => {
       await link.pc.setLocalDescription(await link.pc.createOffer());
-      this.signaling.send({ type: 'offer', target_id: link.id, sdp: { type: 'offer', sdp: link.pc.localDescription!.sdp } });
+      this.signaling.send({ type: 'offer', target_id: link.id, sdp: { type: 'offer', sdp: sanitizeSdp(link.pc.localDescription!.sdp) } });
     });
   }
 
@@ -423,7 +460,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     const link = this.links.get(m.from_id);
     if (!link) return;
     this.enqueue(link, async () => {
-      await link.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp.sdp });
+      await link.pc.setRemoteDescription({ type: 'answer', sdp: sanitizeSdp(m.sdp.sdp) });
       for (const c of link.pendingCandidates.splice(0)) await link.pc.addIceCandidate(c);
       await this.applyBitrate(link);
     });
@@ -440,7 +477,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     this.enqueue(link, async () => {
       link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceTransportPolicy: m.ice_transport_policy });
       await link.pc.setLocalDescription(await link.pc.createOffer({ iceRestart: true }));
-      this.signaling.send({ type: 'offer', target_id: link.id, sdp: { type: 'offer', sdp: link.pc.localDescription!.sdp } });
+      this.signaling.send({ type: 'offer', target_id: link.id, sdp: { type: 'offer', sdp: sanitizeSdp(link.pc.localDescription!.sdp) } });
     });
     this.emitViewers();
   }

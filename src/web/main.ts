@@ -1,6 +1,8 @@
 // Boot: the header with the language switch, and a hash router that gives each
 // page the whole main area and disposes it (closing its sessions) on leave.
 import './styles.css';
+// First, before any module builds a zod schema (see zod-setup.ts).
+import './zod-setup.js';
 import { currentLang, setLang } from './i18n.js';
 import { renderBroadcastPage } from './ui/broadcast-page.js';
 import { h } from './ui/dom.js';

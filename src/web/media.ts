@@ -32,6 +32,21 @@ export function videoConstraints(quality: Quality, deviceId?: string): MediaTrac
   };
 }
 
+/**
+ * Whether applyConstraints left the camera's size untouched although the
+ * preset asks for another one (Firefox does this: see BroadcastSession's
+ * resizeCamera). A camera that moved at all, even not all the way (it has no
+ * such mode), did its best and is left alone.
+ */
+export function resizeIgnored(
+  before: { width?: number; height?: number },
+  after: { width?: number; height?: number },
+  preset: Pick<QualityPreset, 'height'>,
+): boolean {
+  if (after.height === undefined || after.height === preset.height) return false;
+  return after.width === before.width && after.height === before.height;
+}
+
 export function audioConstraints(deviceId?: string): MediaTrackConstraints {
   return {
     ...(deviceId ? { deviceId: { exact: deviceId } } : {}),

@@ -32,6 +32,17 @@ export interface RelayPublisherEvents {
 
 type Reader = ReadableStreamDefaultReader<VideoFrame | AudioData>;
 
+/**
+ * Whether this browser can publish to the server relay: it reads raw frames
+ * from the camera with MediaStreamTrackProcessor (Chrome's "breakout box") and
+ * encodes them with WebCodecs. Firefox (153 ESR) has WebCodecs but no
+ * MediaStreamTrackProcessor on the main thread, so a Firefox broadcaster serves
+ * every viewer by P2P or TURN.
+ */
+export function relayPublishSupported(): boolean {
+  return typeof MediaStreamTrackProcessor !== 'undefined' && typeof VideoEncoder !== 'undefined' && typeof AudioEncoder !== 'undefined';
+}
+
 export class RelayPublisher extends Emitter<RelayPublisherEvents> {
   private socket: WebSocket | null = null;
   private video: VideoEncoder | null = null;

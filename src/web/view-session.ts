@@ -8,6 +8,7 @@ import { Emitter } from './emitter.js';
 import { RELAY_PATH, StatsSampler, type Sample } from './peer-stats.js';
 import { decodableCodecs } from './relay-codecs.js';
 import { RelayPlayer, relaySupported } from './relay-player.js';
+import { sanitizeSdp, videoRejected } from './sdp.js';
 import { candidateInit, type SignalingClient } from './signaling.js';
 
 export type ViewState =
@@ -147,7 +148,7 @@ export class ViewSession extends Emitter<ViewEvents> {
   async useRelay(): Promise<void> {
     if (this.onRelay || !this.roomId) return;
     if (!relaySupported()) {
-      this.emit('error', { code: 'relay_unsupported', message: 'this browser cannot play the server relay (no WebCodecs track generator)' });
+      this.emit('error', { code: 'relay_unsupported', message: 'this browser cannot play the server relay (no MediaStreamTrackGenerator)' });
       return;
     }
     this.onRelay = true;
@@ -205,6 +206,19 @@ export class ViewSession extends Emitter<ViewEvents> {
         this.setState('waiting');
       }),
       this.signaling.on('use_relay', () => void this.useRelay()),
+      // The broadcaster's browser cannot publish to the relay (Firefox): stop
+      // waiting for it; the peer connection, if any, stays and may still connect.
+      this.signaling.on('relay_unavailable', () => {
+        this.relay?.stop();
+        this.relay = null;
+        this.onRelay = false;
+        this.emit('error', { code: 'relay_unavailable', message: "the broadcaster's browser cannot send through the server relay" });
+        // Straight to the relay (?via=relay), this viewer ignored the broadcaster's
+        // offer: ask for a fresh one (an ICE restart makes the broadcaster offer again).
+        if (!this.pc && this.broadcasterId) {
+          this.signaling.send({ type: 'ice_restart', target_id: this.broadcasterId, ice_transport_policy: 'all' });
+        }
+      }),
       this.signaling.on('relay_ready', (m) => {
         if (this.onRelay && m.ticket) this.startRelay(m.ticket);
       }),
@@ -267,12 +281,17 @@ export class ViewSession extends Emitter<ViewEvents> {
     this.remoteSession = session;
     const pc = this.pc!;
     this.enqueue(async () => {
-      await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp.sdp });
+      // sanitizeSdp: an offer from Firefox can carry lines Chromium refuses (src/web/sdp.ts).
+      await pc.setRemoteDescription({ type: 'offer', sdp: sanitizeSdp(m.sdp.sdp) });
       for (const c of this.pendingCandidates.splice(0)) await pc.addIceCandidate(c);
       this.restrictCodecs(pc, m.sdp.sdp);
       for (const t of pc.getTransceivers()) if (t.receiver.track.kind === 'video') negotiateCaptureTime(t);
       await pc.setLocalDescription(await pc.createAnswer());
-      this.signaling.send({ type: 'answer', target_id: m.from_id, sdp: { type: 'answer', sdp: pc.localDescription!.sdp } });
+      const answer = pc.localDescription!.sdp;
+      // Firefox turns video down without a word when it decodes none of the
+      // offered codecs (H.264 alone: no OpenH264 plugin): say so, not a black picture.
+      if (videoRejected(answer)) this.emit('error', { code: 'no_common_codec', message: 'this browser cannot decode any video codec the broadcaster offered' });
+      this.signaling.send({ type: 'answer', target_id: m.from_id, sdp: { type: 'answer', sdp: sanitizeSdp(answer) } });
     });
   }
 

@@ -101,7 +101,9 @@ export async function videoState(page: Page, testid: string): Promise<VideoState
     return {
       width: v?.videoWidth ?? 0,
       height: v?.videoHeight ?? 0,
-      frames: v?.getVideoPlaybackQuality().totalVideoFrames ?? 0,
+      // Firefox counts nothing in getVideoPlaybackQuality() for a MediaStream
+      // (totalVideoFrames stays 0); its mozPaintedFrames counts the frames shown.
+      frames: v?.getVideoPlaybackQuality().totalVideoFrames || ((v as { mozPaintedFrames?: number } | null)?.mozPaintedFrames ?? 0),
       time: v?.currentTime ?? 0,
       audioTracks: stream?.getAudioTracks().length ?? 0,
       videoTracks: stream?.getVideoTracks().length ?? 0,

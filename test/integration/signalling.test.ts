@@ -410,6 +410,20 @@ describe('relay', () => {
     await viewers[0]!.expectNothing(SILENCE_MS, { ignore: ['stats_summary'] });
   });
 
+  it('relay_unavailable: the broadcaster that cannot publish to the relay tells the viewer; nobody else may', async () => {
+    const { broadcaster: b, viewers, roomId } = await roomWith(2);
+    b.send({ type: 'relay_unavailable', viewer_id: viewers[0]!.id });
+    expect(await viewers[0]!.next('relay_unavailable')).toEqual({ type: 'relay_unavailable', room_id: roomId });
+    await viewers[1]!.expectNothing(SILENCE_MS, { ignore: ['stats_summary'] });
+    viewers[1]!.send({ type: 'relay_unavailable', viewer_id: viewers[0]!.id });
+    await viewers[1]!.nextError('not_allowed');
+    b.send({ type: 'relay_unavailable', viewer_id: 'not-a-viewer' });
+    await b.nextError('not_allowed');
+    const outsider = await pool.connect();
+    outsider.send({ type: 'relay_unavailable', viewer_id: viewers[0]!.id });
+    await outsider.nextError('not_in_room');
+  });
+
   it('ice_restart (the connection ladder) goes from a viewer to its broadcaster like offer, with from_id', async () => {
     const { broadcaster: b, viewers } = await roomWith(2);
     viewers[0]!.send({ type: 'ice_restart', target_id: b.id, ice_transport_policy: 'relay' });

@@ -49,6 +49,7 @@ describe('valid client messages', () => {
       { type: 'request_relay', room_id: '999999', codecs: ['AV1', 'VP8'] },
     ],
     assign_relay: [{ type: 'assign_relay', viewer_id: 'abc123' }],
+    relay_unavailable: [{ type: 'relay_unavailable', viewer_id: 'abc123' }],
     ice_restart: [
       { type: 'ice_restart', target_id: 'abc', ice_transport_policy: 'relay' },
       { type: 'ice_restart', target_id: 'abc', ice_transport_policy: 'all' },
@@ -192,6 +193,7 @@ describe('invalid client messages', () => {
     ['request_relay with a numeric room_id', { type: 'request_relay', room_id: 1 }],
     ['request_relay with an unknown codec', { type: 'request_relay', room_id: '123456', codecs: ['H265'] }],
     ['assign_relay without viewer_id', { type: 'assign_relay' }],
+    ['relay_unavailable without viewer_id', { type: 'relay_unavailable' }],
     ['stats_report with a string bitrate', { type: 'stats_report', bitrate: '1500' }],
     ['stats_report with a negative rtt', { type: 'stats_report', rtt: -1 }],
     ['stats_report with loss over 100', { type: 'stats_report', loss: 101 }],

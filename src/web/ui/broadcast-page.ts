@@ -204,6 +204,10 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
       viewerCount.textContent = String(m.viewer_count);
     });
     s.on('stats', (stats) => renderStats(stats));
+    // Only this one is for the person broadcasting (Firefox cannot feed the server relay).
+    s.on('error', (e) => {
+      if (e.code === 'relay_publish_unsupported') fail(t('relay_publish_unsupported'));
+    });
     s.on('viewers', (viewers) => renderViewers(viewers));
     s.on('connection', (state) => {
       if (state === 'reconnecting') fail(t('reconnecting'));

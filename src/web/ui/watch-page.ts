@@ -153,7 +153,9 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       if (state === 'reconnecting') showError(error, t('reconnecting'));
       else show(error, false);
     });
-    s.on('error', (e) => showError(error, e.code === 'relay_unsupported' ? t('relay_unsupported') : t('err_generic', { message: e.message })));
+    s.on('error', (e) =>
+      showError(error, e.code === 'relay_unsupported' || e.code === 'relay_unavailable' || e.code === 'no_common_codec' ? t(e.code) : t('err_generic', { message: e.message })),
+    );
     s.on('closed', ({ reason }) => {
       showError(error, t(REASONS[reason] ?? 'state_closed'));
       video.srcObject = null;
