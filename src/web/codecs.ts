@@ -47,8 +47,10 @@ export function sendableCodecs(): VideoCodec[] {
 /**
  * The codec a viewer gets: the best one both sides have that is not above the
  * ceiling. A viewer that did not say what it decodes (an older client) is
- * assumed to decode what we send; if nothing shared is under the ceiling, the
- * best shared codec wins anyway — a picture beats a preference.
+ * assumed to decode what we send. If nothing shared is under the ceiling (a
+ * cap at H.264 and a Firefox viewer without it), the shared codec nearest the
+ * ceiling wins — a picture beats a preference, and the cheapest of them keeps
+ * closest to why the cap was set.
  */
 export function chooseCodec(
   sendable: readonly VideoCodec[],
@@ -57,7 +59,7 @@ export function chooseCodec(
 ): VideoCodec | null {
   const shared = VIDEO_CODEC_ORDER.filter((c) => sendable.includes(c) && (!receivable || receivable.includes(c)));
   const floor = ceiling ? VIDEO_CODEC_ORDER.indexOf(ceiling) : 0;
-  return shared.find((c) => VIDEO_CODEC_ORDER.indexOf(c) >= floor) ?? shared[0] ?? null;
+  return shared.find((c) => VIDEO_CODEC_ORDER.indexOf(c) >= floor) ?? shared.at(-1) ?? null;
 }
 
 /** The next codec down the order that is cheaper to encode, or null at the bottom. */

@@ -191,6 +191,20 @@ describe('Firefox and Chromium together', () => {
     await broadcaster.screenshot({ path: path.join(SCREENSHOTS, 'firefox-broadcaster.png'), fullPage: true });
   });
 
+  it('codec per viewer: with the codec capped at H.264, a Chromium viewer gets H.264 and a Firefox viewer (no H.264) the nearest it decodes', async () => {
+    const broadcaster = await openChromium();
+    const code = await goLive(broadcaster, '480p', 'topology=p2p&codec=h264');
+    const chromiumViewer = await openChromium();
+    const firefoxViewer = await openFirefox();
+    await watch(chromiumViewer, code);
+    await watch(firefoxViewer, code);
+    const firefoxDecodes = await capabilities(firefoxViewer, 'receive');
+    expect(firefoxDecodes).not.toContain('video/h264');
+    await expect.poll(() => negotiatedCodec(chromiumViewer, 'inbound'), { timeout: 15_000 }).toBe('video/h264');
+    await expect.poll(() => negotiatedCodec(firefoxViewer, 'inbound'), { timeout: 15_000 }).toBe('video/vp8');
+    console.log('capped at H.264: Chromium viewer h264, Firefox viewer vp8');
+  });
+
   it('a Firefox broadcaster cannot feed the server relay: it says so, and serves a viewer who asks for the relay by P2P', async () => {
     const broadcaster = await openFirefox();
     // A relay-only room: Firefox has no MediaStreamTrackProcessor, so it serves P2P and says why.

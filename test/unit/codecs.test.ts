@@ -37,7 +37,8 @@ describe('codec choice', () => {
   it('keeps under the ceiling, but never leaves a viewer without a picture', () => {
     expect(chooseCodec(ALL, ['AV1', 'VP9', 'VP8', 'H264'], 'VP9')).toBe('VP9');
     expect(chooseCodec(ALL, ['AV1', 'VP9', 'VP8', 'H264'], 'VP8')).toBe('VP8');
-    expect(chooseCodec(ALL, ['AV1', 'VP9'], 'VP8')).toBe('AV1');
+    expect(chooseCodec(ALL, ['AV1', 'VP9'], 'VP8')).toBe('VP9');
+    expect(chooseCodec(ALL, ['AV1', 'VP9', 'VP8'], 'H264')).toBe('VP8');
     expect(chooseCodec(ALL, [], null)).toBeNull();
   });
 
