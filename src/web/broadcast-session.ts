@@ -65,6 +65,24 @@ interface ViewerLink {
   rung: Rung;
 }
 
+/**
+ * A peer connection made before its viewer exists: senders added, offer set
+ * as local description, candidates gathering. The offer (with every candidate
+ * gathered so far) goes out the moment a viewer joins; `target` is the viewer
+ * its later candidates go to, null until then.
+ */
+interface PreparedPeer {
+  pc: RTCPeerConnection;
+  offered: Promise<void>;
+  target: string | null;
+}
+
+/**
+ * The next spare is made this long after one is used, so making it does not
+ * compete for the CPU with the new viewer's own connection set-up.
+ */
+const SPARE_DELAY_MS = 2_000;
+
 /** How viewers are served: P2P first then the server relay (auto), or always one of them. */
 export type Topology = 'auto' | 'p2p' | 'relay';
 
@@ -102,6 +120,9 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   private readonly unsubscribe: (() => void)[] = [];
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private ended = false;
+  /** At most one spare peer connection; closed when used up or when the broadcast ends. */
+  private spare: PreparedPeer | null = null;
+  private spareTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly signaling: SignalingClient,
@@ -173,6 +194,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       'room_created',
     );
     this.room = { roomId: created.room_id, token: created.room_token };
+    this.prepareSpare(0);
     this.statsTimer = setInterval(() => void this.sampleStats(), this.options.statsIntervalMs ?? 1000);
     this.emit('live', this.room);
     return this.room;
@@ -197,7 +219,8 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   private async replaceTrack(kind: 'audio' | 'video', track: MediaStreamTrack | null): Promise<void> {
     const stream = this.stream;
     if (!stream) return;
-    await Promise.all([...this.links.values()].map((l) => this.sender(l, kind)?.replaceTrack(track)));
+    const pcs = [...[...this.links.values()].map((l) => l.pc), ...(this.spare ? [this.spare.pc] : [])];
+    await Promise.all(pcs.map((pc) => this.sender(pc, kind)?.replaceTrack(track)));
     this.publisher?.replaceTrack(track, kind);
     for (const old of kind === 'video' ? stream.getVideoTracks() : stream.getAudioTracks()) {
       stream.removeTrack(old);
@@ -257,10 +280,26 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       this.emitViewers();
       return;
     }
-    const pc = new RTCPeerConnection({ iceServers: this.signaling.iceServers, bundlePolicy: 'max-bundle' });
+    const peer = this.takeSpare() ?? this.preparePeer();
+    const pc = peer.pc;
     const link: ViewerLink = { id: viewerId, pc, sampler: new StatsSampler(pc, 'outbound'), last: null, chain: Promise.resolve(), pendingCandidates: [], rung: 'direct' };
     this.links.set(viewerId, link);
+    pc.onconnectionstatechange = () => this.emitViewers();
+    this.enqueue(link, async () => {
+      await peer.offered;
+      // The local description holds the candidates gathered so far; later ones trickle.
+      this.signaling.send({ type: 'offer', target_id: viewerId, sdp: { type: 'offer', sdp: pc.localDescription!.sdp } });
+      peer.target = viewerId;
+    });
+    this.prepareSpare(SPARE_DELAY_MS);
+    this.emitViewers();
+  }
 
+  /** A peer connection with its senders and its offer, ready for any viewer. */
+  private preparePeer(): PreparedPeer {
+    const stream = this.stream!;
+    const pc = new RTCPeerConnection({ iceServers: this.signaling.iceServers, bundlePolicy: 'max-bundle' });
+    const peer: PreparedPeer = { pc, offered: Promise.resolve(), target: null };
     // Always one audio and one video sender, even with no microphone, so a
     // device switch later is a replaceTrack and never a renegotiation.
     const audio = stream.getAudioTracks()[0];
@@ -272,15 +311,27 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     });
     this.preferCodecs(video);
     pc.onicecandidate = ({ candidate }) => {
-      if (candidate) this.signaling.send({ type: 'ice_candidate', target_id: viewerId, candidate: candidateInit(candidate) });
+      if (candidate && peer.target) this.signaling.send({ type: 'ice_candidate', target_id: peer.target, candidate: candidateInit(candidate) });
     };
-    pc.onconnectionstatechange = () => this.emitViewers();
-    this.enqueue(link, async () => {
-      await pc.setLocalDescription(await pc.createOffer());
-      const sdp = pc.localDescription!;
-      this.signaling.send({ type: 'offer', target_id: viewerId, sdp: { type: 'offer', sdp: sdp.sdp } });
-    });
-    this.emitViewers();
+    peer.offered = pc.createOffer().then((offer) => pc.setLocalDescription(offer));
+    return peer;
+  }
+
+  /** Make the spare for the next viewer after `delayMs`, unless there is one. */
+  private prepareSpare(delayMs: number): void {
+    if (this.spareTimer) clearTimeout(this.spareTimer);
+    this.spareTimer = setTimeout(() => {
+      this.spareTimer = null;
+      if (!this.spare && this.stream && !this.ended) this.spare = this.preparePeer();
+    }, delayMs);
+  }
+
+  private takeSpare(): PreparedPeer | null {
+    const spare = this.spare;
+    this.spare = null;
+    if (spare && spare.pc.signalingState === 'have-local-offer') return spare;
+    spare?.pc.close();
+    return null;
   }
 
   /**
@@ -373,12 +424,12 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     });
   }
 
-  private sender(link: ViewerLink, kind: 'audio' | 'video'): RTCRtpSender | undefined {
-    return link.pc.getTransceivers().find((t) => t.receiver.track.kind === kind)?.sender;
+  private sender(pc: RTCPeerConnection, kind: 'audio' | 'video'): RTCRtpSender | undefined {
+    return pc.getTransceivers().find((t) => t.receiver.track.kind === kind)?.sender;
   }
 
   private async applyBitrate(link: ViewerLink): Promise<void> {
-    const sender = this.sender(link, 'video');
+    const sender = this.sender(link.pc, 'video');
     if (!sender) return;
     const params = sender.getParameters();
     if (!params.encodings?.length) return;
@@ -472,6 +523,9 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     this.unsubscribe.splice(0).forEach((off) => off());
     this.closeAllLinks();
     this.relayViewers.clear();
+    if (this.spareTimer) clearTimeout(this.spareTimer);
+    this.spare?.pc.close();
+    this.spare = null;
     this.publisher?.stop();
     this.publisher = null;
     this.stream?.getTracks().forEach((t) => t.stop());
