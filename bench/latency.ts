@@ -2,97 +2,84 @@
 // app in Chromium, against a raw RTCPeerConnection pair in the same run.
 //
 //   npm run bench:latency            (builds first; ~2 minutes)
+//   LATENCY_BUILDS=before=/tmp/base/dist/web,after=dist/web LATENCY_ROUNDS=2 npx tsx bench/latency.ts
+//       A/B: runs every build in turn, round after round (A B A B), in one
+//       browser, so both see the same machine load. `name=dir|query` adds
+//       `query` to the watch page's URL (e.g. `raf=dist/web|draw=raf`).
 //
 // The broadcaster's camera is replaced by a 1280×720 canvas that paints the
 // current time as 32 black/white blocks; the viewer reads the blocks back from
-// each frame it shows (requestVideoFrameCallback) and subtracts. Both pages
+// each frame it shows (requestVideoFrameCallback, or the relay canvas' frame
+// counter) and subtracts. Both pages
 // run in one browser, so they share one clock. Paths: our P2P, our server
 // relay, a raw pair with no app (same codec as our P2P path), and the floor of
 // the measurement itself (canvas → local <video>). Writes docs/latency.svg.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { median } from '../src/protocol/stats-math.js';
 import { launchChromium, newPage } from '../test/e2e/browser.js';
-import { startServer } from '../test/helpers/server.js';
+import { startServer, type RunningServer } from '../test/helpers/server.js';
+import { installClockCamera, installClockReader, installJoinProbe } from './latency-probes.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SAMPLE_SECONDS = Number(process.env.LATENCY_SECONDS ?? 10);
 const JOINS = Number(process.env.LATENCY_JOINS ?? 5);
+const ROUNDS = Number(process.env.LATENCY_ROUNDS ?? 1);
+/** Which of the app's paths to run (e.g. `relay` alone, for many short A/B rounds); the floor and the raw pair always run. */
+const PATHS = (process.env.LATENCY_PATHS ?? 'p2p,relay').split(',') as ('p2p' | 'relay')[];
+const BUILDS = (process.env.LATENCY_BUILDS ?? 'current=dist/web').split(',').map((spec) => {
+  const at = spec.indexOf('=');
+  const [name, rest] = [spec.slice(0, at), spec.slice(at + 1)];
+  const [dir, query] = rest.split('|') as [string, string | undefined];
+  return { name, dir: path.resolve(ROOT, dir), query: query ?? '' };
+});
+type Build = (typeof BUILDS)[number];
 
 /** tsx compiles with keepNames, which wraps named functions in __name(); page functions need it defined. */
 const NAME_SHIM = 'globalThis.__name = (f) => f;';
 
-/** Page script: a canvas "camera" that paints Date.now() in 32 blocks, for getUserMedia and for the raw pair. */
-function installClockCamera(): void {
-  const W = 1280;
-  const H = 720;
-  const BLOCK = 36;
-  const canvas = document.createElement('canvas');
-  canvas.width = W;
-  canvas.height = H;
-  const ctx = canvas.getContext('2d')!;
-  const base = Math.floor(Date.now() / 1000) * 1000 - 1_000_000;
-  const paint = () => {
-    const t = Date.now() - base;
-    ctx.fillStyle = '#336';
-    ctx.fillRect(0, 0, W, H);
-    // Motion, so the encoder has something to do besides the blocks.
-    ctx.fillStyle = '#e4405f';
-    ctx.fillRect((t / 4) % W, H / 2, 160, 160);
-    for (let bit = 0; bit < 32; bit++) {
-      ctx.fillStyle = (t >>> bit) & 1 ? '#fff' : '#000';
-      ctx.fillRect(bit * BLOCK, 0, BLOCK, BLOCK);
-    }
-  };
-  setInterval(paint, 1000 / 60);
-  paint();
-  const w = window as unknown as { __clockBase: number; __clockStream: () => MediaStream };
-  w.__clockBase = base;
-  w.__clockStream = () => canvas.captureStream(30);
-  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = async (constraints) => {
-    const video = constraints?.video ? canvas.captureStream(30).getVideoTracks() : [];
-    const audio = constraints?.audio ? (await original({ audio: constraints.audio })).getAudioTracks() : [];
-    return new MediaStream([...video, ...audio]);
-  };
-}
-
-/** Page script: read the painted time back from every frame a <video> shows. */
-function installClockReader(): void {
-  const w = window as unknown as { __lat: number[]; __firstFrameAt: number | null; __readClock: (v: HTMLVideoElement) => void; __clockBase?: number };
-  w.__lat = [];
-  w.__firstFrameAt = null;
-  w.__readClock = (video: HTMLVideoElement) => {
-    const c = document.createElement('canvas');
-    const ctx = c.getContext('2d', { willReadFrequently: true })!;
-    const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
-      w.__firstFrameAt ??= performance.now();
-      const scale = video.videoWidth / 1280;
-      if (scale > 0) {
-        const block = 36 * scale;
-        c.width = Math.ceil(32 * block);
-        c.height = Math.ceil(block);
-        ctx.drawImage(video, 0, 0, c.width, c.height, 0, 0, c.width, c.height);
-        const row = ctx.getImageData(0, Math.floor(block / 2), c.width, 1).data;
-        let t = 0;
-        for (let bit = 0; bit < 32; bit++) {
-          const x = Math.floor(bit * block + block / 2);
-          if (row[x * 4]! > 128) t |= 1 << bit;
-        }
-        const shownAt = performance.timeOrigin + meta.expectedDisplayTime;
-        const latency = shownAt - ((t >>> 0) + (w.__clockBase ?? 0));
-        if (latency > 0 && latency < 5_000) w.__lat.push(latency);
-      }
-      video.requestVideoFrameCallback(onFrame);
-    };
-    video.requestVideoFrameCallback(onFrame);
-  };
-}
 
 interface Result {
   path: string;
   samples: number[];
+}
+
+/** One run of every path against one build: glass-to-glass samples, joins, and each join's steps. */
+interface Run {
+  results: Result[];
+  joins: Record<'p2p' | 'relay' | 'raw', number[]>;
+  /** Per path, per join: ms from the click on Enter to each step. */
+  steps: Record<'p2p' | 'relay', Record<string, number>[]>;
+  /** The P2P viewer's video receiver over its sample window (getStats inbound-rtp). */
+  receiver: ReceiverStats[];
+}
+
+interface ReceiverStats {
+  freezes: number;
+  framesDropped: number;
+  /** Mean time a frame spent in the jitter buffer, ms. */
+  jitterBufferMs: number;
+  jitterBufferTarget: number | null;
+}
+
+/** Counters of the page's live video receivers, summed. */
+async function receiverCounters(page: Page): Promise<{ freezes: number; dropped: number; jbDelay: number; jbCount: number; target: number | null }> {
+  return page.evaluate(async () => {
+    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.connectionState === 'connected');
+    const out = { freezes: 0, dropped: 0, jbDelay: 0, jbCount: 0, target: null as number | null };
+    for (const pc of pcs) {
+      for (const r of pc.getReceivers()) if (r.track.kind === 'video') out.target = r.jitterBufferTarget;
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+        out.freezes += Number(s.freezeCount ?? 0);
+        out.dropped += Number(s.framesDropped ?? 0);
+        out.jbDelay += Number(s.jitterBufferDelay ?? 0);
+        out.jbCount += Number(s.jitterBufferEmittedCount ?? 0);
+      });
+    }
+    return out;
+  });
 }
 
 const pct = (xs: number[], p: number) => {
@@ -102,8 +89,8 @@ const pct = (xs: number[], p: number) => {
 
 async function collect(page: Page, testid: string | null, seconds: number): Promise<number[]> {
   await page.evaluate((id) => {
-    const w = window as unknown as { __lat: number[]; __readClock: (v: HTMLVideoElement) => void };
-    if (id) w.__readClock(document.querySelector<HTMLVideoElement>(`[data-testid=${id}]`)!);
+    const w = window as unknown as { __lat: number[]; __readScreen: (selector: string) => void };
+    if (id) w.__readScreen(`[data-testid=${id}]`);
     w.__lat = [];
   }, testid);
   await page.waitForTimeout(seconds * 1000);
@@ -115,21 +102,21 @@ async function viewerPage(browser: Browser, base: string, clockBase: number): Pr
   const { context, page } = await newPage(browser, base);
   await context.addInitScript(NAME_SHIM);
   await context.addInitScript(installClockReader);
+  await context.addInitScript(installJoinProbe);
   await context.addInitScript(`window.__clockBase = ${clockBase};`);
   return page;
 }
 
-async function main(): Promise<void> {
-  const server = await startServer({ staticDir: path.join(ROOT, 'dist/web') });
-  const browser = await launchChromium();
-  const results: Result[] = [];
-  const joins: Record<string, number[]> = { p2p: [], relay: [], raw: [] };
-  let p2pCodec: string | null = null;
+const marks = (page: Page) => page.evaluate(() => (window as unknown as { __marks: Record<string, number> }).__marks);
+
+async function run(browser: Browser, server: RunningServer, build: Build): Promise<Run> {
+  const out: Run = { results: [], joins: { p2p: [], relay: [], raw: [] }, steps: { p2p: [], relay: [] }, receiver: [] };
+  const { context: bctx, page: broadcaster } = await newPage(browser, server.httpUrl);
   try {
-    const { context: bctx, page: broadcaster } = await newPage(browser, server.httpUrl);
     await bctx.addInitScript(NAME_SHIM);
     await bctx.addInitScript(installClockCamera);
     await bctx.addInitScript(installClockReader);
+    await bctx.addInitScript(installJoinProbe);
     await broadcaster.goto('/#/broadcast');
     await broadcaster.getByTestId('quality-select').selectOption('720p');
     await broadcaster.getByTestId('go-live').click();
@@ -138,33 +125,50 @@ async function main(): Promise<void> {
     const clockBase = await broadcaster.evaluate(() => (window as unknown as { __clockBase: number }).__clockBase);
 
     // Floor: canvas → the broadcaster's own preview.
-    results.push({ path: 'floor (canvas → local video)', samples: await collect(broadcaster, 'local-video', SAMPLE_SECONDS / 2) });
+    out.results.push({ path: 'floor (canvas → local video)', samples: await collect(broadcaster, 'local-video', SAMPLE_SECONDS / 2) });
 
-    for (const [name, suffix] of [
-      ['p2p', ''],
-      ['relay', '?via=relay'],
-    ] as const) {
+    let p2pCodec: string | null = null;
+    for (const name of PATHS) {
+      const query = [name === 'relay' ? 'via=relay' : '', build.query].filter(Boolean).join('&');
+      const url = `/#/watch${query ? `?${query}` : ''}`;
       const viewer = await viewerPage(browser, server.httpUrl, clockBase);
-      await viewer.goto(`/#/watch${suffix}`);
+      await viewer.goto(url);
       for (let i = 0; i < JOINS; i++) {
         // Join-to-first-frame: click Enter on the watch page, wait for the first shown frame.
-        await viewer.goto(`/#/watch${suffix}`);
+        await viewer.goto(url);
         await viewer.reload();
         await viewer.getByTestId('room-input').fill(code);
+        await broadcaster.evaluate(() => ((window as unknown as { __marks: object }).__marks = {}));
         await viewer.evaluate(() => {
-          const w = window as unknown as { __readClock: (v: HTMLVideoElement) => void; __clickAt: number };
-          document.querySelector('[data-testid=join]')!.addEventListener('click', () => (w.__clickAt = performance.now()), { once: true });
-          w.__readClock(document.querySelector<HTMLVideoElement>('[data-testid=remote-video]')!);
+          const w = window as unknown as { __readScreen: (s: string) => void; __mark: (name: string) => void };
+          document.querySelector('[data-testid=join]')!.addEventListener('click', () => w.__mark('click'), { once: true });
+          w.__readScreen('[data-testid=remote-video]');
         });
         await viewer.getByTestId('join').click();
         await viewer.waitForFunction(() => (window as unknown as { __firstFrameAt: number | null }).__firstFrameAt !== null, null, { timeout: 30_000 });
-        joins[name]!.push(await viewer.evaluate(() => {
-          const w = window as unknown as { __firstFrameAt: number; __clickAt: number };
-          return w.__firstFrameAt - w.__clickAt;
-        }));
+        const v = await marks(viewer);
+        const b = await marks(broadcaster);
+        const shown = await viewer.evaluate(() => performance.timeOrigin + (window as unknown as { __firstFrameAt: number }).__firstFrameAt);
+        const click = v.click!;
+        const step: Record<string, number> = {};
+        for (const [k, at] of Object.entries(v)) if (k !== 'click') step[`viewer: ${k}`] = at - click;
+        for (const [k, at] of Object.entries(b)) step[`broadcaster: ${k}`] = at - click;
+        step['viewer: first frame shown'] = shown - click;
+        out.steps[name].push(step);
+        out.joins[name].push(shown - click);
       }
       await viewer.waitForTimeout(3_000); // past the ramp-up
-      results.push({ path: `LiveRoom ${name}`, samples: await collect(viewer, null, SAMPLE_SECONDS) });
+      const before = await receiverCounters(viewer);
+      out.results.push({ path: `LiveRoom ${name}`, samples: await collect(viewer, null, SAMPLE_SECONDS) });
+      if (name === 'p2p') {
+        const after = await receiverCounters(viewer);
+        out.receiver.push({
+          freezes: after.freezes - before.freezes,
+          framesDropped: after.dropped - before.dropped,
+          jitterBufferMs: (1000 * (after.jbDelay - before.jbDelay)) / Math.max(1, after.jbCount - before.jbCount),
+          jitterBufferTarget: after.target,
+        });
+      }
       if (name === 'p2p') p2pCodec = (await viewer.getByTestId('stat-codec').textContent())?.trim() ?? null;
       await viewer.context().close();
     }
@@ -177,7 +181,7 @@ async function main(): Promise<void> {
     const codec = p2pCodec && p2pCodec !== '—' ? p2pCodec : null;
     for (let i = 0; i < JOINS + 1; i++) {
       const ms = await raw.evaluate(async (wanted) => {
-        const w = window as unknown as { __clockStream: () => MediaStream; __readClock: (v: HTMLVideoElement) => void; __firstFrameAt: number | null; __rawPcs?: RTCPeerConnection[] };
+        const w = window as unknown as { __clockStream: () => MediaStream; __readScreen: (s: string) => void; __firstFrameAt: number | null; __rawPcs?: RTCPeerConnection[] };
         w.__rawPcs?.forEach((pc) => pc.close());
         document.querySelector('#raw-video')?.remove();
         const video = Object.assign(document.createElement('video'), { id: 'raw-video', muted: true, autoplay: true, playsInline: true });
@@ -192,7 +196,7 @@ async function main(): Promise<void> {
         const caps = RTCRtpSender.getCapabilities('video')!.codecs;
         if (wanted) t.setCodecPreferences([...caps.filter((c) => c.mimeType.toLowerCase() === `video/${wanted.toLowerCase()}`), ...caps.filter((c) => c.mimeType.toLowerCase() !== `video/${wanted.toLowerCase()}`)]);
         w.__firstFrameAt = null;
-        w.__readClock(video);
+        w.__readScreen('#raw-video');
         const start = performance.now();
         await a.setLocalDescription(await a.createOffer());
         await b.setRemoteDescription(a.localDescription!);
@@ -201,28 +205,89 @@ async function main(): Promise<void> {
         while (w.__firstFrameAt === null) await new Promise((r) => setTimeout(r, 5));
         return w.__firstFrameAt - start;
       }, codec ?? null);
-      if (i > 0) joins.raw!.push(ms); // the first includes one-off codec start-up
+      if (i > 0) out.joins.raw.push(ms); // the first includes one-off codec start-up
     }
     await raw.waitForTimeout(3_000);
-    results.push({ path: `raw RTCPeerConnection pair (${codec ?? 'default codec'})`, samples: await collect(raw, null, SAMPLE_SECONDS) });
+    out.results.push({ path: `raw RTCPeerConnection pair (${codec ?? 'default codec'})`, samples: await collect(raw, null, SAMPLE_SECONDS) });
+    await raw.context().close();
+  } finally {
+    await bctx.close();
+  }
+  return out;
+}
+
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+async function main(): Promise<void> {
+  const browser = await launchChromium();
+  const runs = new Map<string, Run[]>(BUILDS.map((b) => [b.name, []]));
+  const servers = new Map<string, RunningServer>();
+  try {
+    for (const build of BUILDS) servers.set(build.name, await startServer({ staticDir: build.dir }));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const build of BUILDS) {
+        console.log(`round ${round + 1}/${ROUNDS}, build ${build.name}: load average ${loadAverage()}`);
+        const r = await run(browser, servers.get(build.name)!, build);
+        runs.get(build.name)!.push(r);
+        console.log(`  p50 ${r.results.map((x) => `${x.path.split(' (')[0]} ${pct(x.samples, 50).toFixed(0)}`).join(', ')}; joins p2p ${median(r.joins.p2p)?.toFixed(0)}, relay ${median(r.joins.relay)?.toFixed(0)}`);
+      }
+    }
   } finally {
     await browser.close();
-    await server.close();
+    for (const s of servers.values()) await s.close();
   }
 
-  const rawRow = results.find((r) => r.path.startsWith('raw'))!;
-  const rawP50 = pct(rawRow.samples, 50);
-  console.log(`\nGlass-to-glass latency, 720p30, Chromium headless, loopback (${SAMPLE_SECONDS} s per path)`);
-  console.log('| path | frames | p50 ms | p95 ms | p50 vs raw |');
-  console.log('| --- | --- | --- | --- | --- |');
-  for (const r of results) {
-    const p50 = pct(r.samples, 50);
-    console.log(`| ${r.path} | ${r.samples.length} | ${p50.toFixed(0)} | ${pct(r.samples, 95).toFixed(0)} | ${(p50 / rawP50).toFixed(2)}× |`);
+  for (const build of BUILDS) report(build.name, runs.get(build.name)!);
+  const last = runs.get(BUILDS[BUILDS.length - 1]!.name)!;
+  writeFileSync(path.join(ROOT, 'docs/latency.svg'), plot(merge(last).results));
+  console.log(`wrote docs/latency.svg (build ${BUILDS[BUILDS.length - 1]!.name})`);
+}
+
+/** All rounds of one build as one run: samples and joins pooled. */
+function merge(runs: Run[]): Run {
+  const out: Run = { results: [], joins: { p2p: [], relay: [], raw: [] }, steps: { p2p: [], relay: [] }, receiver: [] };
+  for (const r of runs) {
+    out.receiver.push(...r.receiver);
+    for (const res of r.results) {
+      const into = out.results.find((x) => x.path === res.path);
+      if (into) into.samples.push(...res.samples);
+      else out.results.push({ path: res.path, samples: [...res.samples] });
+    }
+    for (const k of ['p2p', 'relay', 'raw'] as const) out.joins[k].push(...r.joins[k]);
+    for (const k of ['p2p', 'relay'] as const) out.steps[k].push(...r.steps[k]);
   }
-  console.log(`\nJoin to first frame, median of ${JOINS} (ms): LiveRoom p2p ${median(joins.p2p!)?.toFixed(0)}, relay ${median(joins.relay!)?.toFixed(0)}; raw pair from its first offer ${median(joins.raw!)?.toFixed(0)}`);
-  console.log(`  all: ${JSON.stringify(Object.fromEntries(Object.entries(joins).map(([k, v]) => [k, v.map((x) => Math.round(x))])))}`);
-  writeFileSync(path.join(ROOT, 'docs/latency.svg'), plot(results));
-  console.log('wrote docs/latency.svg');
+  return out;
+}
+
+function report(name: string, runs: Run[]): void {
+  const all = merge(runs);
+  const rawRow = all.results.find((r) => r.path.startsWith('raw'))!;
+  const rawP50 = pct(rawRow.samples, 50);
+  console.log(`\n## build ${name}: glass-to-glass, 720p30, Chromium headless, loopback (${runs.length} round(s) × ${SAMPLE_SECONDS} s per path)`);
+  console.log('| path | frames | p50 ms | p95 ms | p50 vs raw | p50 per round |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const r of all.results) {
+    const p50 = pct(r.samples, 50);
+    const perRound = runs.map((run) => pct(run.results.find((x) => x.path === r.path)?.samples ?? [], 50).toFixed(0)).join(', ');
+    console.log(`| ${r.path} | ${r.samples.length} | ${p50.toFixed(0)} | ${pct(r.samples, 95).toFixed(0)} | ${(p50 / rawP50).toFixed(2)}× | ${perRound} |`);
+  }
+  console.log(
+    `\nP2P receiver per round: ${all.receiver.map((r) => `freezes ${r.freezes}, frames dropped ${r.framesDropped}, jitter buffer ${r.jitterBufferMs.toFixed(1)} ms (target ${r.jitterBufferTarget})`).join('; ')}`,
+  );
+  console.log(`\nJoin to first frame, median of ${all.joins.p2p.length} (ms): LiveRoom p2p ${median(all.joins.p2p)?.toFixed(0)}, relay ${median(all.joins.relay)?.toFixed(0)}; raw pair from its first offer ${median(all.joins.raw)?.toFixed(0)}`);
+  console.log(`  all: ${JSON.stringify(Object.fromEntries(Object.entries(all.joins).map(([k, v]) => [k, v.map((x) => Math.round(x))])))}`);
+  for (const k of ['p2p', 'relay'] as const) {
+    const names = [...new Set(all.steps[k].flatMap((s) => Object.keys(s)))];
+    const rows = names
+      .map((n) => ({ n, ms: median(all.steps[k].map((s) => s[n]).filter((x): x is number => x !== undefined)) ?? Number.NaN }))
+      .filter((r) => r.ms > -1_000)
+      .sort((a, b) => a.ms - b.ms);
+    console.log(`\nJoin steps, ${k}: median ms after the click on Enter (${all.steps[k].length} joins)`);
+    console.log('| step | ms |\n| --- | --- |');
+    for (const r of rows) console.log(`| ${r.n} | ${r.ms.toFixed(0)} |`);
+  }
 }
 
 /** Box plots of each path's distribution (p5, p25, p50, p75, p95). */

@@ -8,10 +8,6 @@ declare class MediaStreamTrackProcessor<T extends VideoFrame | AudioData = Video
   constructor(init: MediaStreamTrackProcessorInit);
   readonly readable: ReadableStream<T>;
 }
-declare class MediaStreamTrackGenerator<T extends VideoFrame | AudioData = VideoFrame | AudioData> extends MediaStreamTrack {
-  constructor(init: { kind: 'audio' | 'video' });
-  readonly writable: WritableStream<T>;
-}
 interface EncodedVideoChunkMetadata {
   svc?: { temporalLayerId: number };
 }

@@ -82,6 +82,26 @@ interface ViewerLink {
   codec: VideoCodec | null;
 }
 
+/**
+ * A peer connection made before its viewer exists: senders added, offer set
+ * as local description, candidates gathering. The offer (with every candidate
+ * gathered so far) goes out the moment a viewer joins; `target` is the viewer
+ * its later candidates go to, null until then.
+ */
+interface PreparedPeer {
+  pc: RTCPeerConnection;
+  offered: Promise<void>;
+  target: string | null;
+  /** The codec its offer puts first: the best for a viewer that decodes everything. */
+  codec: VideoCodec | null;
+}
+
+/**
+ * The next spare is made this long after one is used, so making it does not
+ * compete for the CPU with the new viewer's own connection set-up.
+ */
+const SPARE_DELAY_MS = 2_000;
+
 /** How viewers are served: P2P first then the server relay (auto), or always one of them. */
 export type Topology = 'auto' | 'p2p' | 'relay';
 
@@ -124,6 +144,9 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   private readonly unsubscribe: (() => void)[] = [];
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private ended = false;
+  /** At most one spare peer connection; closed when used up or when the broadcast ends. */
+  private spare: PreparedPeer | null = null;
+  private spareTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly signaling: SignalingClient,
@@ -196,6 +219,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     );
     this.room = { roomId: created.room_id, token: created.room_token };
     if (this.options.topology === 'relay' && !relayPublishSupported()) this.emitRelayUnsupported();
+    this.prepareSpare(0);
     this.statsTimer = setInterval(() => void this.sampleStats(), this.options.statsIntervalMs ?? 1000);
     this.emit('live', this.room);
     return this.room;
@@ -220,7 +244,8 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   private async replaceTrack(kind: 'audio' | 'video', track: MediaStreamTrack | null): Promise<void> {
     const stream = this.stream;
     if (!stream) return;
-    await Promise.all([...this.links.values()].map((l) => this.sender(l, kind)?.replaceTrack(track)));
+    const pcs = [...[...this.links.values()].map((l) => l.pc), ...(this.spare ? [this.spare.pc] : [])];
+    await Promise.all(pcs.map((pc) => this.sender(pc, kind)?.replaceTrack(track)));
     this.publisher?.replaceTrack(track, kind);
     for (const old of kind === 'video' ? stream.getVideoTracks() : stream.getAudioTracks()) {
       stream.removeTrack(old);
@@ -318,7 +343,8 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       this.emitViewers();
       return;
     }
-    const pc = new RTCPeerConnection({ iceServers: this.signaling.iceServers, bundlePolicy: 'max-bundle' });
+    const peer = this.takeSpare() ?? this.preparePeer();
+    const pc = peer.pc;
     const link: ViewerLink = {
       id: viewerId,
       pc,
@@ -328,10 +354,35 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       pendingCandidates: [],
       rung: 'direct',
       receivable,
-      codec: null,
+      codec: peer.codec,
     };
     this.links.set(viewerId, link);
+    pc.onconnectionstatechange = () => this.emitViewers();
+    this.enqueue(link, async () => {
+      await peer.offered;
+      // The spare was offered with the codec most viewers get; this viewer may
+      // decode less (or the cap moved since). A new offer on a connection that
+      // is already set up costs a few milliseconds, not the set-up again.
+      const wanted = this.codecFor(link);
+      const video = this.transceiver(pc, 'video');
+      if (wanted !== link.codec && video) {
+        link.codec = this.preferCodecs(video, wanted);
+        await pc.setLocalDescription(await pc.createOffer());
+      }
+      // The local description holds the candidates gathered so far; later ones trickle.
+      // sanitizeSdp: Firefox's offers can carry lines Chromium refuses (src/web/sdp.ts).
+      this.signaling.send({ type: 'offer', target_id: viewerId, sdp: { type: 'offer', sdp: sanitizeSdp(pc.localDescription!.sdp) } });
+      peer.target = viewerId;
+    });
+    this.prepareSpare(SPARE_DELAY_MS);
+    this.emitViewers();
+  }
 
+  /** A peer connection with its senders and its offer, ready for any viewer. */
+  private preparePeer(): PreparedPeer {
+    const stream = this.stream!;
+    const pc = new RTCPeerConnection({ iceServers: this.signaling.iceServers, bundlePolicy: 'max-bundle' });
+    const peer: PreparedPeer = { pc, offered: Promise.resolve(), target: null, codec: null };
     // Always one audio and one video sender, even with no microphone, so a
     // device switch later is a replaceTrack and never a renegotiation.
     const audio = stream.getAudioTracks()[0];
@@ -341,19 +392,30 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       streams: [stream],
       sendEncodings: [{ maxBitrate: PRESETS[this.quality].maxBitrate }],
     });
-    this.preferCodecs(link, video);
+    peer.codec = this.preferCodecs(video, this.codecFor(null));
     negotiateCaptureTime(video);
     pc.onicecandidate = ({ candidate }) => {
-      if (candidate) this.signaling.send({ type: 'ice_candidate', target_id: viewerId, candidate: candidateInit(candidate) });
+      if (candidate && peer.target) this.signaling.send({ type: 'ice_candidate', target_id: peer.target, candidate: candidateInit(candidate) });
     };
-    pc.onconnectionstatechange = () => this.emitViewers();
-    this.enqueue(link, async () => {
-      await pc.setLocalDescription(await pc.createOffer());
-      const sdp = pc.localDescription!;
-      // sanitizeSdp: Firefox's offers can carry lines Chromium refuses (src/web/sdp.ts).
-      this.signaling.send({ type: 'offer', target_id: viewerId, sdp: { type: 'offer', sdp: sanitizeSdp(sdp.sdp) } });
-    });
-    this.emitViewers();
+    peer.offered = pc.createOffer().then((offer) => pc.setLocalDescription(offer));
+    return peer;
+  }
+
+  /** Make the spare for the next viewer after `delayMs`, unless there is one. */
+  private prepareSpare(delayMs: number): void {
+    if (this.spareTimer) clearTimeout(this.spareTimer);
+    this.spareTimer = setTimeout(() => {
+      this.spareTimer = null;
+      if (!this.spare && this.stream && !this.ended) this.spare = this.preparePeer();
+    }, delayMs);
+  }
+
+  private takeSpare(): PreparedPeer | null {
+    const spare = this.spare;
+    this.spare = null;
+    if (spare && spare.pc.signalingState === 'have-local-offer') return spare;
+    spare?.pc.close();
+    return null;
   }
 
   /**
@@ -404,28 +466,33 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     });
   }
 
+  /** The codec a viewer gets now (null link: a viewer that decodes everything, for the spare's offer). */
+  private codecFor(link: ViewerLink | null): VideoCodec | null {
+    return chooseCodec(this.sendable, link?.receivable, this.codecCeiling?.codec ?? null);
+  }
+
   /**
-   * Put this viewer's codec first in the offer. The viewer's answer keeps the
-   * offer's order among what it decodes, so the sender encodes that codec;
-   * the rest stay listed as a fallback should the viewer have misreported.
+   * Put a codec first in the offer. The viewer's answer keeps the offer's
+   * order among what it decodes, so the sender encodes that codec; the rest
+   * stay listed as a fallback should the viewer have misreported.
    */
-  private preferCodecs(link: ViewerLink, transceiver: RTCRtpTransceiver): void {
-    link.codec = chooseCodec(this.sendable, link.receivable, this.codecCeiling?.codec ?? null);
+  private preferCodecs(transceiver: RTCRtpTransceiver, codec: VideoCodec | null): VideoCodec | null {
     const capabilities = RTCRtpSender.getCapabilities?.('video');
-    if (!capabilities || !transceiver.setCodecPreferences) return;
+    if (!capabilities || !transceiver.setCodecPreferences) return codec;
     try {
-      transceiver.setCodecPreferences(preferenceOrder(capabilities.codecs, link.codec));
+      transceiver.setCodecPreferences(preferenceOrder(capabilities.codecs, codec));
     } catch (err) {
       console.warn('codec preferences not applied', err);
     }
+    return codec;
   }
 
   /** Renegotiate a viewer whose codec is no longer the one the rules choose (same connection, new offer). */
   private applyCodec(link: ViewerLink): void {
-    const wanted = chooseCodec(this.sendable, link.receivable, this.codecCeiling?.codec ?? null);
-    const transceiver = link.pc.getTransceivers().find((t) => t.receiver.track.kind === 'video');
+    const wanted = this.codecFor(link);
+    const transceiver = this.transceiver(link.pc, 'video');
     if (wanted === link.codec || !transceiver || link.pc.signalingState === 'closed') return;
-    this.preferCodecs(link, transceiver);
+    link.codec = this.preferCodecs(transceiver, wanted);
     this.enqueue(link, async () => {
       await link.pc.setLocalDescription(await link.pc.createOffer());
       this.signaling.send({ type: 'offer', target_id: link.id, sdp: { type: 'offer', sdp: sanitizeSdp(link.pc.localDescription!.sdp) } });
@@ -496,12 +563,16 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     });
   }
 
-  private sender(link: ViewerLink, kind: 'audio' | 'video'): RTCRtpSender | undefined {
-    return link.pc.getTransceivers().find((t) => t.receiver.track.kind === kind)?.sender;
+  private transceiver(pc: RTCPeerConnection, kind: 'audio' | 'video'): RTCRtpTransceiver | undefined {
+    return pc.getTransceivers().find((t) => t.receiver.track.kind === kind);
+  }
+
+  private sender(pc: RTCPeerConnection, kind: 'audio' | 'video'): RTCRtpSender | undefined {
+    return this.transceiver(pc, kind)?.sender;
   }
 
   private async applyBitrate(link: ViewerLink): Promise<void> {
-    const sender = this.sender(link, 'video');
+    const sender = this.sender(link.pc, 'video');
     if (!sender) return;
     const params = sender.getParameters();
     if (!params.encodings?.length) return;
@@ -597,6 +668,9 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     this.unsubscribe.splice(0).forEach((off) => off());
     this.closeAllLinks();
     this.relayViewers.clear();
+    if (this.spareTimer) clearTimeout(this.spareTimer);
+    this.spare?.pc.close();
+    this.spare = null;
     this.publisher?.stop();
     this.publisher = null;
     this.stream?.getTracks().forEach((t) => t.stop());

@@ -30,7 +30,10 @@ const REJOIN_PATIENCE_MS = 30_000;
 export interface ViewEvents {
   joined: { roomId: string; broadcasterId: string };
   state: ViewState;
+  /** The peer connection's stream. */
   stream: MediaStream;
+  /** The server relay's picture, drawn by its player: it takes the video element's place. */
+  picture: HTMLCanvasElement;
   stats: Sample;
   /** The connection ladder moved: a rung connected, or the viewer climbed to the next one. */
   ladder: LadderStatus;
@@ -59,6 +62,12 @@ export function sdpSessionId(sdp: string): string | null {
   return /^o=\S+ (\d+) /m.exec(sdp)?.[1] ?? null;
 }
 
+/**
+ * RTCRtpReceiver.jitterBufferTarget of every received track, ms: 0 asks for
+ * no hold beyond what the measured jitter needs (measured in docs/BENCHMARKS.md).
+ */
+export const JITTER_BUFFER_TARGET_MS = 0;
+
 /** How long a connection that worked may stay 'disconnected' before the viewer asks for an ICE restart. */
 const BLIP_RESTART_MS = 2_000;
 
@@ -71,12 +80,16 @@ export interface ViewOptions {
    * a browser that lacks the others, so the broadcaster's choice can be tried.
    */
   codecs?: VideoCodec[] | null;
+  /** RTCRtpReceiver.jitterBufferTarget for the received tracks, ms (`?jb=`; `?jb=none` leaves the browser's). */
+  jitterBufferTargetMs?: number | null;
 }
 
 export class ViewSession extends Emitter<ViewEvents> {
   state: ViewState = 'joining';
   roomId: string | null = null;
   private pc: RTCPeerConnection | null = null;
+  /** The connection was made at room_joined and has seen no offer yet: the first offer starts its ladder. */
+  private prepared = false;
   private relay: RelayPlayer | null = null;
   /** Set from the moment the relay is asked for: offers are then ignored. */
   private onRelay = false;
@@ -92,6 +105,8 @@ export class ViewSession extends Emitter<ViewEvents> {
   private password: string | undefined;
   private rejoinDeadline = 0;
   private rejoinTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The relay's sound follows the page's mute button (the P2P sound plays in the page's video element). */
+  private muted = true;
 
   constructor(
     private readonly signaling: SignalingClient,
@@ -122,6 +137,9 @@ export class ViewSession extends Emitter<ViewEvents> {
     this.statsTimer = setInterval(() => void this.sampleStats(), this.options.statsIntervalMs ?? 1000);
     this.emit('joined', { roomId: joined.room_id, broadcasterId: joined.broadcaster_id });
     if (this.options.forceRelay) void this.useRelay();
+    // The broadcaster's offer is on its way: have the connection (and its
+    // candidate pool) ready for it, rather than make them when it lands.
+    else this.prepareConnection(joined.broadcaster_id);
   }
 
   private async requestJoin(roomId: string, password: string | undefined): Promise<ServerMessageOf<'room_joined'>> {
@@ -148,7 +166,7 @@ export class ViewSession extends Emitter<ViewEvents> {
   async useRelay(): Promise<void> {
     if (this.onRelay || !this.roomId) return;
     if (!relaySupported()) {
-      this.emit('error', { code: 'relay_unsupported', message: 'this browser cannot play the server relay (no MediaStreamTrackGenerator)' });
+      this.emit('error', { code: 'relay_unsupported', message: 'this browser cannot play the server relay (no WebCodecs)' });
       return;
     }
     this.onRelay = true;
@@ -157,14 +175,14 @@ export class ViewSession extends Emitter<ViewEvents> {
 
   private startRelay(ticket: string): void {
     this.relay?.stop();
-    const player = new RelayPlayer(this.signaling.endpoint('/relay', { role: 'view', ticket }));
+    const player = new RelayPlayer(this.signaling.endpoint('/relay', { role: 'view', ticket }), { muted: this.muted });
     this.relay = player;
-    player.on('stream', (stream) => {
+    player.on('picture', (canvas) => {
       // The relay has a picture: now the peer connection can go.
       this.pc?.close();
       this.pc = null;
       this.sampler = null;
-      this.emit('stream', stream);
+      this.emit('picture', canvas);
       this.setState('playing');
     });
     player.on('stats', (s) => {
@@ -188,6 +206,12 @@ export class ViewSession extends Emitter<ViewEvents> {
       setTimeout(() => void this.useRelay(), 1_000);
     });
     player.start();
+  }
+
+  /** Mute or unmute the relay's sound; call from the click, which is the gesture audio needs. */
+  setMuted(muted: boolean): void {
+    this.muted = muted;
+    this.relay?.setMuted(muted);
   }
 
   leave(): void {
@@ -277,7 +301,8 @@ export class ViewSession extends Emitter<ViewEvents> {
     const session = sdpSessionId(m.sdp.sdp);
     // An offer from a new RTCPeerConnection (the broadcaster reloaded or
     // reconnected) replaces ours; one from the same connection renegotiates it.
-    if (!this.pc || session !== this.remoteSession) this.newConnection(m.from_id);
+    if (this.pc && this.prepared) this.startLadder();
+    else if (!this.pc || session !== this.remoteSession) this.newConnection(m.from_id);
     this.remoteSession = session;
     const pc = this.pc!;
     this.enqueue(async () => {
@@ -311,11 +336,18 @@ export class ViewSession extends Emitter<ViewEvents> {
   }
 
   private newConnection(broadcasterId: string): void {
+    this.prepareConnection(broadcasterId);
+    this.startLadder();
+  }
+
+  private prepareConnection(broadcasterId: string): void {
     this.pc?.close();
     this.pendingCandidates = [];
     this.ladder?.stop();
-    const pc = new RTCPeerConnection({ iceServers: this.signaling.iceServers, bundlePolicy: 'max-bundle' });
+    // One pooled candidate set: with max-bundle one ICE transport is all the answer needs.
+    const pc = new RTCPeerConnection({ iceServers: this.signaling.iceServers, bundlePolicy: 'max-bundle', iceCandidatePoolSize: 1 });
     this.pc = pc;
+    this.prepared = true;
     const ladder = new ConnectionLadder(
       this.signaling.iceTimeouts ?? DEFAULT_ICE_TIMEOUTS,
       hasTurnServer(this.signaling.iceServers),
@@ -329,6 +361,8 @@ export class ViewSession extends Emitter<ViewEvents> {
     });
     this.sampler = new StatsSampler(pc, 'inbound');
     pc.ontrack = (event) => {
+      const target = this.options.jitterBufferTargetMs === undefined ? JITTER_BUFFER_TARGET_MS : this.options.jitterBufferTargetMs;
+      if (target !== null) event.receiver.jitterBufferTarget = target;
       const stream = event.streams[0] ?? new MediaStream([event.track]);
       this.emit('stream', stream);
     };
@@ -356,6 +390,12 @@ export class ViewSession extends Emitter<ViewEvents> {
         }, BLIP_RESTART_MS);
       }
     };
+  }
+
+  /** The first offer arrived: the ladder's timers start now, not at room_joined (the broadcaster may be away). */
+  private startLadder(): void {
+    const ladder = this.ladder!;
+    this.prepared = false;
     this.setState('connecting');
     ladder.start();
     this.emit('ladder', { rung: 'direct', connected: false, history: ladder.history });

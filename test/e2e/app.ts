@@ -15,6 +15,25 @@ export function instrumentPeerConnections(): void {
   } as typeof RTCPeerConnection;
 }
 
+/**
+ * Taps every audio graph that reaches the speakers (the relay player's
+ * AudioContext), so tests can measure the sound a canvas-rendered relay plays.
+ */
+export function instrumentAudioOutput(): void {
+  const taps: AnalyserNode[] = [];
+  (window as unknown as { __audioTaps: AnalyserNode[] }).__audioTaps = taps;
+  const connect = AudioNode.prototype.connect as (this: AudioNode, ...args: unknown[]) => unknown;
+  AudioNode.prototype.connect = function (this: AudioNode, ...args: unknown[]) {
+    if (args[0] instanceof AudioDestinationNode) {
+      // Chromium pulls an AnalyserNode even when it leads nowhere.
+      const tap = this.context.createAnalyser();
+      connect.call(this, tap);
+      taps.push(tap);
+    }
+    return connect.apply(this, args);
+  } as typeof AudioNode.prototype.connect;
+}
+
 /** Records the wall-clock time of every video frame a page presents, so tests can time when video comes back. */
 export function instrumentVideoFrames(): void {
   const w = window as unknown as { __lastFrameAt: number };
@@ -94,9 +113,18 @@ export interface VideoState {
   videoTracks: number;
 }
 
+/**
+ * The picture of a <video>, or of the relay player's <canvas> (frames from
+ * the counter it keeps in data-frames; "time" is that count too).
+ */
 export async function videoState(page: Page, testid: string): Promise<VideoState> {
   return page.evaluate((id) => {
-    const v = document.querySelector<HTMLVideoElement>(`[data-testid=${id}]`);
+    const el = document.querySelector(`[data-testid=${id}]`);
+    if (el instanceof HTMLCanvasElement) {
+      const frames = Number(el.dataset.frames ?? 0);
+      return { width: el.width, height: el.height, frames, time: frames, audioTracks: 0, videoTracks: 1 };
+    }
+    const v = el as HTMLVideoElement | null;
     const stream = v?.srcObject as MediaStream | null;
     return {
       width: v?.videoWidth ?? 0,
@@ -154,23 +182,35 @@ export async function numberIn(page: Page, testid: string): Promise<number> {
   return match ? Number(match[0]) : Number.NaN;
 }
 
-/** RMS level of the audio that a page's video element plays, measured over ~1 s with an analyser. */
+/**
+ * RMS level of the audio that a page's video element plays, measured over ~1 s
+ * with an analyser; for the relay's canvas, of what its AudioContext sends to
+ * the speakers (needs instrumentAudioOutput).
+ */
 export async function audioLevel(page: Page, testid: string): Promise<number> {
   return page.evaluate(async (id) => {
-    const v = document.querySelector<HTMLVideoElement>(`[data-testid=${id}]`)!;
-    const stream = v.srcObject as MediaStream;
-    const ctx = new AudioContext();
-    await ctx.resume();
-    const analyser = ctx.createAnalyser();
-    ctx.createMediaStreamSource(stream).connect(analyser);
-    const buf = new Float32Array(analyser.fftSize);
+    const el = document.querySelector(`[data-testid=${id}]`)!;
+    let ctx: AudioContext | null = null;
+    let analysers: AnalyserNode[];
+    if (el instanceof HTMLCanvasElement) {
+      analysers = (window as unknown as { __audioTaps?: AnalyserNode[] }).__audioTaps ?? [];
+    } else {
+      ctx = new AudioContext();
+      await ctx.resume();
+      const analyser = ctx.createAnalyser();
+      ctx.createMediaStreamSource((el as HTMLVideoElement).srcObject as MediaStream).connect(analyser);
+      analysers = [analyser];
+    }
+    const buf = new Float32Array(2048);
     let peak = 0;
     for (let i = 0; i < 20; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      analyser.getFloatTimeDomainData(buf);
-      peak = Math.max(peak, Math.sqrt(buf.reduce((s, x) => s + x * x, 0) / buf.length));
+      for (const analyser of analysers) {
+        analyser.getFloatTimeDomainData(buf);
+        peak = Math.max(peak, Math.sqrt(buf.reduce((s, x) => s + x * x, 0) / buf.length));
+      }
     }
-    await ctx.close();
+    await ctx?.close();
     return peak;
   }, testid);
 }

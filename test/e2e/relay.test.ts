@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { launchChromium, newPage } from './browser.js';
-import { audioLevel, expectAdvancing, goLive, instrumentPeerConnections, numberIn, pcCount, videoHeight, videoState, waitForFrames } from './app.js';
+import { audioLevel, expectAdvancing, goLive, instrumentAudioOutput, instrumentPeerConnections, numberIn, pcCount, videoHeight, videoState, waitForFrames } from './app.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 let server: RunningServer;
@@ -15,6 +15,7 @@ const contexts: BrowserContext[] = [];
 async function open(): Promise<Page> {
   const { context, page } = await newPage(browser, server.httpUrl);
   await context.addInitScript(instrumentPeerConnections);
+  await context.addInitScript(instrumentAudioOutput);
   contexts.push(context);
   return page;
 }
@@ -49,13 +50,40 @@ describe('server relay', () => {
     await expect.poll(() => broadcaster.getByTestId('connection-type').textContent(), { timeout: 10_000 }).toContain('relay');
   });
 
+  it('the relay player draws the decoded frames on a canvas in the video\'s place, and its stats come from the player', async () => {
+    const broadcaster = await open();
+    const code = await goLive(broadcaster, '480p');
+    const viewer = await open();
+    await viewer.goto(`/#/watch/${code}?via=relay`);
+    await waitForFrames(viewer, 'remote-video');
+    const screen = viewer.getByTestId('remote-video');
+    expect(await screen.evaluate((el) => el.tagName)).toBe('CANVAS');
+    expect(await viewer.locator('video').count()).toBe(0);
+    // The same box as the video element (the .video class), not the canvas' intrinsic size.
+    const box = (await screen.boundingBox())!;
+    expect(box.width).toBeGreaterThan(300);
+    // A picture, not a blank canvas: several colours of the fake camera's frame.
+    const colours = await screen.evaluate((el) => {
+      const c = el as HTMLCanvasElement;
+      const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set<number>();
+      for (let i = 0; i < data.length; i += 4 * 997) seen.add((data[i]! >> 4) * 256 + (data[i + 1]! >> 4) * 16 + (data[i + 2]! >> 4));
+      return seen.size;
+    });
+    expect(colours).toBeGreaterThan(2);
+    await expect.poll(() => numberIn(viewer, 'stat-fps'), { timeout: 10_000 }).toBeGreaterThan(10);
+    await expect.poll(() => viewer.getByTestId('stat-resolution').textContent(), { timeout: 10_000 }).toMatch(/^\d+×480$/);
+    await expect.poll(() => numberIn(viewer, 'stat-latency'), { timeout: 10_000 }).toBeGreaterThanOrEqual(0);
+  });
+
   it('a viewer whose browser cannot use UDP, with no TURN configured, gets video and audio through the relay by itself', async () => {
     const broadcaster = await open();
     const code = await goLive(broadcaster, '480p');
     // Chromium then gathers no candidates at all: ICE stays 'new', never 'failed'.
     const noUdp = await launchChromium(['--webrtc-ip-handling-policy=disable_non_proxied_udp']);
     try {
-      const { page: viewer } = await newPage(noUdp, server.httpUrl);
+      const { context, page: viewer } = await newPage(noUdp, server.httpUrl);
+      await context.addInitScript(instrumentAudioOutput);
       const t0 = Date.now();
       await viewer.goto(`/#/watch/${code}`);
       await waitForFrames(viewer, 'remote-video', 30_000);

@@ -46,6 +46,15 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
 
   const video = h('video', { testid: 'remote-video', class: 'video', attrs: { autoplay: '', playsinline: '' } });
   video.muted = true;
+  // What shows the picture: the video element (P2P), or the relay player's canvas.
+  let screen: HTMLVideoElement | HTMLCanvasElement = video;
+  const showScreen = (el: HTMLVideoElement | HTMLCanvasElement) => {
+    if (el === screen) return;
+    el.dataset.testid = 'remote-video';
+    el.classList.add('video');
+    screen.replaceWith(el);
+    screen = el;
+  };
   const unmute = h('button', { testid: 'unmute', class: 'unmute', text: 'unmute' });
   const status = h('div', { testid: 'player-status', class: 'player-status', attrs: { 'aria-live': 'polite' } });
   const viewerCount = h('span', { testid: 'viewer-count', class: 'figure' }, '0');
@@ -133,12 +142,23 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       return;
     }
     session?.leave();
-    const s = new ViewSession(signaling, { forceRelay: params.get('via') === 'relay', codecs: parseCodecList(params.get('codecs')) });
+    const jb = params.get('jb');
+    const s = new ViewSession(signaling, {
+      forceRelay: params.get('via') === 'relay',
+      codecs: parseCodecList(params.get('codecs')),
+      ...(jb === 'none' ? { jitterBufferTargetMs: null } : jb !== null && Number.isFinite(Number(jb)) ? { jitterBufferTargetMs: Number(jb) } : {}),
+    });
     session = s;
+    s.setMuted(video.muted);
     s.on('state', onState);
     s.on('stream', (stream) => {
+      showScreen(video);
       if (video.srcObject !== stream) video.srcObject = stream;
       void video.play().catch(() => undefined);
+    });
+    s.on('picture', (canvas) => {
+      showScreen(canvas);
+      video.srcObject = null;
     });
     s.on('stats', onStats);
     s.on('ladder', (status) => {
@@ -159,6 +179,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     s.on('closed', ({ reason }) => {
       showError(error, t(REASONS[reason] ?? 'state_closed'));
       video.srcObject = null;
+      showScreen(video);
     });
     joinButton.disabled = true;
     translate(joinButton, 'joining');
@@ -195,6 +216,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
   });
   unmute.addEventListener('click', () => {
     video.muted = !video.muted;
+    session?.setMuted(video.muted);
     translate(unmute, video.muted ? 'unmute' : 'mute');
     void video.play().catch(() => undefined);
   });
