@@ -205,6 +205,19 @@ describe('Firefox and Chromium together', () => {
     console.log('capped at H.264: Chromium viewer h264, Firefox viewer vp8');
   });
 
+  it('a Firefox viewer watches a Chromium broadcast through the server relay (WebCodecs on a canvas)', async () => {
+    const broadcaster = await openChromium();
+    const code = await goLive(broadcaster, '480p');
+    const viewer = await openFirefox();
+    await viewer.goto(`/#/watch/${code}?via=relay`);
+    await waitForFrames(viewer, 'remote-video', 30_000);
+    expect(await viewer.evaluate(() => document.querySelector('[data-testid=remote-video]')?.tagName)).toBe('CANVAS');
+    await expect.poll(async () => viewer.getByTestId('connection-type').textContent(), { timeout: 10_000 }).toContain('relay');
+    await expect.poll(() => numberIn(viewer, 'bitrate'), { timeout: 10_000 }).toBeGreaterThan(0);
+    const codec = await viewer.getByTestId('stat-codec').textContent();
+    console.log(`Firefox relay viewer: codec ${codec}`);
+  });
+
   it('a Firefox broadcaster cannot feed the server relay: it says so, and serves a viewer who asks for the relay by P2P', async () => {
     const broadcaster = await openFirefox();
     // A relay-only room: Firefox has no MediaStreamTrackProcessor, so it serves P2P and says why.
