@@ -4,6 +4,7 @@
 // (replaceTrack / applyConstraints / setParameters), so no viewer renegotiates.
 import type { ServerMessageOf, StatsSummary } from '../protocol/messages.js';
 import type { Rung } from './connection-ladder.js';
+import { AdaptiveBitrate, applyLevel, levelMessage, type AbrLevel, type AbrReason } from './adaptive-bitrate.js';
 import { Emitter } from './emitter.js';
 import { audioConstraints, orderCodecs, PRESETS, videoConstraints, type Quality } from './media.js';
 import { RELAY_PATH, StatsSampler, type PathInfo, type Sample } from './peer-stats.js';
@@ -21,6 +22,8 @@ export interface ViewerInfo {
   rtt?: number;
   loss?: number;
   codec?: string;
+  /** The adaptive-bitrate level of this viewer's link (P2P viewers). */
+  level?: AbrLevel;
 }
 
 export interface BroadcastStats {
@@ -63,6 +66,8 @@ interface ViewerLink {
   chain: Promise<void>;
   pendingCandidates: RTCIceCandidateInit[];
   rung: Rung;
+  /** Adaptive bitrate: this link's level, from its own stats samples. */
+  abr: AdaptiveBitrate;
 }
 
 /** How viewers are served: P2P first then the server relay (auto), or always one of them. */
@@ -212,7 +217,14 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     this.quality = quality;
     const track = this.videoTrack;
     if (track) await track.applyConstraints(videoConstraints(quality));
-    await Promise.all([...this.links.values()].map((l) => this.applyBitrate(l)));
+    await Promise.all(
+      [...this.links.values()].map(async (l) => {
+        // A new preset is a new ceiling: every link starts again at its top level.
+        l.abr.setQuality(quality);
+        await this.applyBitrate(l);
+        this.sendLevel(l, 'preset');
+      }),
+    );
     this.publisher?.setQuality(quality);
     if (this.stream) this.emit('preview', this.stream);
   }
@@ -258,7 +270,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       return;
     }
     const pc = new RTCPeerConnection({ iceServers: this.signaling.iceServers, bundlePolicy: 'max-bundle' });
-    const link: ViewerLink = { id: viewerId, pc, sampler: new StatsSampler(pc, 'outbound'), last: null, chain: Promise.resolve(), pendingCandidates: [], rung: 'direct' };
+    const link: ViewerLink = { id: viewerId, pc, sampler: new StatsSampler(pc, 'outbound'), last: null, chain: Promise.resolve(), pendingCandidates: [], rung: 'direct', abr: new AdaptiveBitrate(this.quality) };
     this.links.set(viewerId, link);
 
     // Always one audio and one video sender, even with no microphone, so a
@@ -268,7 +280,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     const video = pc.addTransceiver(stream.getVideoTracks()[0] ?? 'video', {
       direction: 'sendonly',
       streams: [stream],
-      sendEncodings: [{ maxBitrate: PRESETS[this.quality].maxBitrate }],
+      sendEncodings: [{ maxBitrate: link.abr.level.maxBitrate }],
     });
     this.preferCodecs(video);
     pc.onicecandidate = ({ candidate }) => {
@@ -340,6 +352,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       await link.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp.sdp });
       for (const c of link.pendingCandidates.splice(0)) await link.pc.addIceCandidate(c);
       await this.applyBitrate(link);
+      this.sendLevel(link, 'start');
     });
   }
 
@@ -382,8 +395,30 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     if (!sender) return;
     const params = sender.getParameters();
     if (!params.encodings?.length) return;
-    for (const e of params.encodings) e.maxBitrate = PRESETS[this.quality].maxBitrate;
-    await sender.setParameters(params);
+    await sender.setParameters(applyLevel(params, link.abr.level));
+  }
+
+  /** Feed the link's latest sample to its adaptive bitrate; apply and announce a new level. */
+  private adapt(link: ViewerLink): void {
+    const s = link.last;
+    if (!s || link.pc.connectionState !== 'connected') return;
+    const d = link.abr.update({
+      at: s.at,
+      loss: s.loss,
+      rtt: s.rtt,
+      availableBitrate: s.availableBitrate,
+      sentBitrate: s.videoBitrate,
+      qualityLimitation: s.qualityLimitation,
+    });
+    if (!d.changed) return;
+    this.enqueue(link, async () => {
+      await this.applyBitrate(link);
+      this.sendLevel(link, d.reason ?? 'start');
+    });
+  }
+
+  private sendLevel(link: ViewerLink, reason: AbrReason): void {
+    if (link.pc.signalingState !== 'closed') this.signaling.send(levelMessage(link.id, link.abr.level, reason));
   }
 
   private viewerInfo(link: ViewerLink): ViewerInfo {
@@ -397,6 +432,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       ...(s?.rtt !== undefined ? { rtt: s.rtt } : {}),
       ...(s?.loss !== undefined ? { loss: s.loss } : {}),
       ...(s?.codec !== undefined ? { codec: s.codec } : {}),
+      level: link.abr.level,
     };
   }
 
@@ -418,6 +454,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     await Promise.all(
       links.map(async (l) => {
         l.last = await l.sampler.sample().catch(() => l.last);
+        this.adapt(l);
       }),
     );
     const samples = links.map((l) => l.last).filter((s): s is Sample => s !== null);

@@ -1,6 +1,8 @@
 // The viewer's side, without any DOM: join a room, answer the broadcaster's
 // offer, surface the stream, and sample what is received every second.
 import type { ServerMessageOf, StatsSummary } from '../protocol/messages.js';
+
+export type QualityLevel = Omit<ServerMessageOf<'quality_level'>, 'type' | 'from_id'>;
 import { ConnectionLadder, hasTurnServer, type ClimbReason, type Rung, type RungRecord } from './connection-ladder.js';
 import { Emitter } from './emitter.js';
 import { RELAY_PATH, StatsSampler, type Sample } from './peer-stats.js';
@@ -34,6 +36,8 @@ export interface ViewEvents {
   /** Direct and TURN paths failed and request_relay was sent: the hook for server-relayed media. */
   relayNeeded: { roomId: string; history: RungRecord[] };
   summary: StatsSummary;
+  /** The broadcaster's adaptive bitrate moved this viewer's link to another level. */
+  quality: QualityLevel;
   /** The signalling connection dropped or came back (media keeps flowing meanwhile). */
   connection: 'online' | 'reconnecting';
   closed: { reason: string };
@@ -181,6 +185,9 @@ export class ViewSession extends Emitter<ViewEvents> {
       this.signaling.on('offer', (m) => this.onOffer(m)),
       this.signaling.on('ice_candidate', (m) => this.onCandidate(m)),
       this.signaling.on('stats_summary', (m) => this.emit('summary', m)),
+      this.signaling.on('quality_level', ({ type: _type, from_id, ...level }) => {
+        if (from_id === this.broadcasterId && !this.relay) this.emit('quality', level);
+      }),
       this.signaling.on('broadcaster_left', () => {
         // Its connection is going away: that says nothing about the network.
         this.ladder?.stop();
