@@ -69,11 +69,16 @@ export interface AbrTuning {
   rttRise: number;
   /** The path is clean only within this (ms) of the lowest recent RTT. */
   rttClean: number;
-  /** Consecutive bad samples before a step down. */
+  /** Consecutive bad samples (loss, estimate) before a step down. */
   badSamples: number;
+  /**
+   * Consecutive samples of high RTT before a step down: more than for loss, because a busy CPU
+   * delays the replies that RTT is measured with too (single spikes of 150–270 ms, measured).
+   */
+  rttBadSamples: number;
   /** After a change, at least this long (ms) before the next step down: its effect must show first. */
   downHoldMs: number;
-  /** The path must have been clean this long (ms) before a step up; doubled per failed step up. */
+  /** The path must have been clean this long (ms) before a step up (half when the estimate has room for it); doubled per failed step up. */
   upHoldMs: number;
   upHoldMaxMs: number;
   /** A step down this soon (ms) after a step up means the step up failed. */
@@ -99,6 +104,7 @@ export const DEFAULT_TUNING: AbrTuning = {
   rttRise: 150,
   rttClean: 60,
   badSamples: 2,
+  rttBadSamples: 3,
   downHoldMs: 2_000,
   upHoldMs: 4_000,
   upHoldMaxMs: 32_000,
@@ -195,7 +201,7 @@ export class AdaptiveBitrate {
       return this.step(s.at, fit === -1 ? this.levels.length - 1 : Math.max(fit, this.index + 1), 'bandwidth');
     }
     if (canDrop && this.lossBad >= t.badSamples) return this.step(s.at, this.index + 1, 'loss');
-    if (canDrop && this.rttBad >= t.badSamples) return this.step(s.at, this.index + 1, 'rtt');
+    if (canDrop && this.rttBad >= t.rttBadSamples) return this.step(s.at, this.index + 1, 'rtt');
 
     const clean = (loss ?? 0) < t.lossClean && (rttExcess ?? 0) <= t.rttClean && !limited;
     if (!clean) {
@@ -205,7 +211,11 @@ export class AdaptiveBitrate {
     this.cleanSince ??= s.at;
     // A step up that has held without trouble this long worked: forget the failed ones.
     if (this.lastChangeAt === this.lastUpAt && s.at - this.lastUpAt >= t.forgetMs) this.failedUps = 0;
-    const hold = Math.min(t.upHoldMaxMs, t.upHoldMs * 2 ** this.failedUps);
+    // When the estimate already has room for the next level up, half the wait: the climb back
+    // after a cap is lifted then takes seconds, not half a minute. Failed steps up still double it.
+    const next = this.levels[this.index - 1];
+    const vouched = next !== undefined && videoBudget !== undefined && videoBudget >= next.maxBitrate / 1000;
+    const hold = Math.min(t.upHoldMaxMs, (vouched ? t.upHoldMs / 2 : t.upHoldMs) * 2 ** this.failedUps);
     if (this.index > 0 && s.at - Math.max(this.cleanSince, this.lastChangeAt) >= hold) {
       this.lastUpAt = s.at;
       return this.step(s.at, this.index - 1, 'recovered');

@@ -58,7 +58,10 @@ describe('AdaptiveBitrate', () => {
   it('steps down when RTT rises above the path baseline (queues filling)', () => {
     const abr = new AdaptiveBitrate('720p');
     run(abr, 0, 10, { ...CLEAN, rtt: 30 });
-    const ds = run(abr, 10, 3, { ...CLEAN, rtt: 400 });
+    // Two samples of a CPU hiccup are not enough; three in a row are.
+    expect(changes(run(abr, 10, 2, { ...CLEAN, rtt: 400 }))).toEqual([]);
+    expect(changes(run(abr, 12, 1, { ...CLEAN, rtt: 20 }))).toEqual([]);
+    const ds = run(abr, 13, 3, { ...CLEAN, rtt: 400 });
     expect(changes(ds)).toEqual(['1:rtt']);
     // 100 ms more than the baseline is no reason.
     const abr2 = new AdaptiveBitrate('720p');
@@ -112,13 +115,28 @@ describe('AdaptiveBitrate', () => {
     run(abr, 0, 10, CLEAN);
     run(abr, 10, 30, { ...CLEAN, loss: 20 });
     expect(abr.level.index).toBe(abr.level.count - 1);
-    const ds = run(abr, 40, 60, CLEAN);
+    // No estimate: the plain 4 s wait per step.
+    const ds = run(abr, 40, 60, { loss: 0, rtt: 20 });
     const ups = ds.filter((d) => d.changed);
     expect(ups.every((d) => d.reason === 'recovered')).toBe(true);
     expect(ups.map((d) => d.level.index)).toEqual([4, 3, 2, 1, 0]);
     expect(abr.level.index).toBe(0);
     // The first step up waits upHoldMs of clean path.
     expect(ds.findIndex((d) => d.changed)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('climbs twice as fast when the estimate already has room for the next level', () => {
+    const slow = new AdaptiveBitrate('720p');
+    const fast = new AdaptiveBitrate('720p');
+    for (const abr of [slow, fast]) {
+      run(abr, 0, 10, CLEAN);
+      run(abr, 10, 30, { ...CLEAN, loss: 20 });
+    }
+    // No estimate at all, against one of 5 Mbit/s.
+    const slowUps = run(slow, 40, 40, { loss: 0, rtt: 20 }).findIndex((d) => d.level.index === 0);
+    const fastUps = run(fast, 40, 40, { ...CLEAN, availableBitrate: 5_000 }).findIndex((d) => d.level.index === 0);
+    expect(fastUps).toBeGreaterThan(0);
+    expect(slowUps).toBeGreaterThan(fastUps * 1.6);
   });
 
   it('does not oscillate: a link that only carries level 2 settles there, with ever longer waits before trying again', () => {
