@@ -183,16 +183,16 @@ export class AdaptiveBitrate {
     this.lossBad = loss !== undefined && loss >= t.lossHigh ? this.lossBad + 1 : 0;
     this.rttBad = rttExcess !== undefined && rttExcess >= t.rttRise ? this.rttBad + 1 : 0;
     const limited = this.bandwidthLimited(videoBudget, s.sentBitrate);
-    // The estimate holding video back is a reason to step down only when something says the path
-    // shrank: the estimate fell from its recent peak, or packets are lost or queued. While the
-    // controller is still climbing (a new link, or after a step up) the estimate sits just above
-    // what is sent, and that is no shortage (measured: docs/BENCHMARKS.md).
+    // An estimate below the level is a reason to step down when the path shrank: the estimate fell
+    // below 70 % of its recent peak (then whatever video sends: with 'maintain-resolution' a
+    // squeezed encoder drops frames and sends less than its share, measured), or video uses all of
+    // its share while packets are lost or queued. While GCC is still climbing (a new link, or after
+    // a step up) the estimate sits just above what is sent, and that alone is no shortage.
     const peak = this.peakAvailable(s);
-    const shrank =
-      (s.availableBitrate !== undefined && peak !== null && s.availableBitrate < peak * t.estimateDrop) ||
-      (loss ?? 0) >= t.lossClean ||
-      (rttExcess ?? 0) > t.rttClean;
-    this.bandwidthBad = limited && shrank ? this.bandwidthBad + 1 : 0;
+    const fell = s.availableBitrate !== undefined && peak !== null && s.availableBitrate < peak * t.estimateDrop;
+    const congested = (loss ?? 0) >= t.lossClean || (rttExcess ?? 0) > t.rttClean;
+    const belowLevel = videoBudget !== undefined && videoBudget < (this.level.maxBitrate / 1000) * 0.9;
+    this.bandwidthBad = belowLevel && (fell || (limited && congested)) ? this.bandwidthBad + 1 : 0;
 
     const canDrop = s.at - this.lastChangeAt >= t.downHoldMs && this.index < this.levels.length - 1;
     if (canDrop && this.bandwidthBad >= t.badSamples && videoBudget !== undefined) {

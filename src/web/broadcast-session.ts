@@ -218,11 +218,14 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     const track = this.videoTrack;
     if (track) await track.applyConstraints(videoConstraints(quality));
     await Promise.all(
-      [...this.links.values()].map(async (l) => {
-        // A new preset is a new ceiling: every link starts again at its top level.
+      [...this.links.values()].map((l) => {
+        // A new preset is a new ceiling: every link starts again at its top level. In the link's
+        // queue, so it never interleaves with the adaptive bitrate's own setParameters.
         l.abr.setQuality(quality);
-        await this.applyBitrate(l);
-        this.sendLevel(l, 'preset');
+        return this.enqueue(l, async () => {
+          await this.applyBitrate(l);
+          this.sendLevel(l, 'preset');
+        });
       }),
     );
     this.publisher?.setQuality(quality);
@@ -380,10 +383,11 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     else this.enqueue(link, () => link.pc.addIceCandidate(candidate));
   }
 
-  private enqueue(link: ViewerLink, step: () => Promise<void>): void {
+  private enqueue(link: ViewerLink, step: () => Promise<void>): Promise<void> {
     link.chain = link.chain.then(step).catch((err: unknown) => {
       if (link.pc.signalingState !== 'closed') console.warn(`viewer ${link.id}:`, err);
     });
+    return link.chain;
   }
 
   private sender(link: ViewerLink, kind: 'audio' | 'video'): RTCRtpSender | undefined {

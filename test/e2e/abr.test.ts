@@ -246,6 +246,7 @@ const CAP: Impairment = {
 
 interface RunResult {
   baseline: number;
+  firstStepMs: number;
   downMs: number;
   recoverMs: number;
   fullMs: number;
@@ -279,6 +280,8 @@ async function impairmentRun(imp: Impairment, run: number): Promise<RunResult> {
     const down = await watchUntil(broadcaster, viewer, 40_000, (x) => x.link.kbps < baseline * 0.5 && (x.shown?.level ?? 0) > 0, trace);
     expect(down.at, `${label}: the bitrate to the viewer falls and the viewer sees a lower level\n${trace.join('\n')}`).not.toBeNull();
     const lowered = (await shownLevel(viewer))!;
+    // The controller's first step down, as the viewer sees it.
+    const firstStepMs = down.ticks.find((x) => (x.shown?.level ?? 0) > 0)?.t ?? down.at!;
     expect(['loss', 'rtt', 'bandwidth']).toContain(lowered.reason);
     expect(lowered.maxBitrate).toBeLessThan(2_500);
     // Stays down while the impairment lasts.
@@ -309,6 +312,7 @@ async function impairmentRun(imp: Impairment, run: number): Promise<RunResult> {
     // Recovered from the first sample of the streak.
     const result = {
       baseline,
+      firstStepMs,
       downMs: down.at!,
       recoverMs: streak[0]!,
       fullMs: recovered.at! + full.at!,
@@ -316,7 +320,7 @@ async function impairmentRun(imp: Impairment, run: number): Promise<RunResult> {
       lowest,
     };
     console.log(
-      `${label}: baseline ${baseline} kbit/s; adapted down in ${(result.downMs / 1000).toFixed(0)} s (lowest level ${lowest} kbit/s); ` +
+      `${label}: baseline ${baseline} kbit/s; first step down after ${(result.firstStepMs / 1000).toFixed(0)} s, bitrate under half after ${(result.downMs / 1000).toFixed(0)} s (lowest level ${lowest} kbit/s); ` +
         `bitrate back in ${(result.recoverMs / 1000).toFixed(0)} s, 720p level in ${(result.fullMs / 1000).toFixed(0)} s, top level in ${(result.topMs / 1000).toFixed(0)} s\n  ${trace.join('\n  ')}`,
     );
     return result;
@@ -331,7 +335,7 @@ async function impairmentRun(imp: Impairment, run: number): Promise<RunResult> {
 function report(name: string, results: RunResult[]): void {
   const m = (k: keyof RunResult) => median(results.map((r) => r[k]).filter((v) => !Number.isNaN(v))) ?? Number.NaN;
   console.log(
-    `[abr] ${name}, median of ${results.length}: down ${(m('downMs') / 1000).toFixed(1)} s, bitrate back ${(m('recoverMs') / 1000).toFixed(1)} s, ` +
+    `[abr] ${name}, median of ${results.length}: first step down ${(m('firstStepMs') / 1000).toFixed(1)} s, under half ${(m('downMs') / 1000).toFixed(1)} s, bitrate back ${(m('recoverMs') / 1000).toFixed(1)} s, ` +
       `720p level ${(m('fullMs') / 1000).toFixed(1)} s, top level ${(m('topMs') / 1000).toFixed(1)} s ` +
       `(reached in ${results.filter((r) => !Number.isNaN(r.topMs)).length}; baseline ${m('baseline')} kbit/s)`,
   );
