@@ -8,8 +8,9 @@
 //
 // Why the app chooses the resolution: the sender runs with
 // degradationPreference 'maintain-resolution', so the encoder never lowers the
-// resolution by itself (left to itself it starts small and needs ~20 s to climb
-// back to 720p on a clean path, measured: docs/BENCHMARKS.md). When the path
+// resolution by itself (left to itself it starts at 180p–360p and needs 12 s
+// (AV1) to over 15 s (VP8) to reach 720p on a clean path, measured:
+// docs/BENCHMARKS.md). When the path
 // gets thin, this controller lowers the resolution together with the bitrate,
 // so the frame rate holds: camera content prefers motion over detail.
 import { PRESETS, type Quality } from './media.js';
