@@ -30,6 +30,18 @@ const IceCandidateInit = z.looseObject({
 const kbps = z.number().finite().min(0).max(10_000_000);
 const ms = z.number().finite().min(0).max(600_000);
 
+/** Why the broadcaster's adaptive bitrate moved a viewer's link to its current level. */
+export const QualityReason = z.enum(['start', 'preset', 'loss', 'rtt', 'bandwidth', 'recovered']);
+export type QualityReason = z.infer<typeof QualityReason>;
+/** The adaptive-bitrate level of one viewer's link (src/web/adaptive-bitrate.ts). */
+const QualityLevelFields = {
+  level: z.number().int().min(0).max(15), // 0 = the preset's own level (its ceiling)
+  levels: z.number().int().min(1).max(16), // how many levels the preset has
+  height: z.number().int().min(0).max(16_384), // encoded height, px
+  max_bitrate: kbps, // the sender's maxBitrate now, kbit/s
+  reason: QualityReason.optional(),
+};
+
 // ---------------------------------------------------------------- client → server
 
 // Forwarded signalling keeps every field it came with (the server removes only
@@ -77,6 +89,9 @@ export const clientSchemas = {
   // The viewer asks the broadcaster (the offerer) for an ICE restart, here with
   // TURN only: the second rung of the connection ladder. Forwarded like offer.
   ice_restart: z.looseObject({ type: z.literal('ice_restart'), target_id: ClientId, ice_transport_policy: IceTransportPolicy }),
+  // Broadcaster → one of its viewers: the adaptive-bitrate level of that viewer's link. Forwarded
+  // like offer (target_id → from_id), but only from the broadcaster; unknown fields are dropped.
+  quality_level: z.object({ type: z.literal('quality_level'), target_id: ClientId, ...QualityLevelFields }),
   // A client's own measurements. Unknown fields are dropped, known ones are typed.
   stats_report: z.object({
     type: z.literal('stats_report'),
@@ -161,6 +176,7 @@ export const serverSchemas = {
   // The broadcaster's browser cannot publish to the server relay: only P2P or TURN can carry this room.
   relay_unavailable: z.object({ type: z.literal('relay_unavailable'), room_id: RoomId }),
   ice_restart: z.looseObject({ type: z.literal('ice_restart'), from_id: ClientId, ice_transport_policy: IceTransportPolicy }),
+  quality_level: z.object({ type: z.literal('quality_level'), from_id: ClientId, ...QualityLevelFields }),
   stats_summary: z.object({
     type: z.literal('stats_summary'),
     room_id: RoomId,

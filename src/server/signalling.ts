@@ -204,6 +204,10 @@ export class SignallingServer {
       case 'ice_candidate':
       case 'ice_restart':
         return this.forward(conn, msg);
+      case 'quality_level':
+        // Only the broadcaster knows a link's level: a viewer may not send one to anybody.
+        if (conn.room && !conn.room.isBroadcaster(conn)) return conn.error('not_allowed', 'only the broadcaster sends quality_level', msg.type);
+        return this.forward(conn, msg);
       case 'request_relay':
         return this.requestRelay(conn, msg);
       case 'assign_relay':
@@ -335,7 +339,7 @@ export class SignallingServer {
     this.rooms.close(room, 'ended');
   }
 
-  private forward(conn: Connection, msg: ClientMessageOf<'offer' | 'answer' | 'ice_candidate' | 'ice_restart'>): void {
+  private forward(conn: Connection, msg: ClientMessageOf<'offer' | 'answer' | 'ice_candidate' | 'ice_restart' | 'quality_level'>): void {
     const room = conn.room;
     if (!room) return conn.error('not_in_room', `${msg.type} needs a room: join or create one first`, msg.type);
     const target = room.peerFor(conn, msg.target_id);

@@ -6,6 +6,7 @@ import type { ServerMessageOf, StatsSummary, VideoCodec } from '../protocol/mess
 import { negotiateCaptureTime } from './capture-time.js';
 import { chooseCodec, codecBelow, CpuStepDown, preferenceOrder, sendableCodecs, VIDEO_CODEC_ORDER } from './codecs.js';
 import type { Rung } from './connection-ladder.js';
+import { AdaptiveBitrate, applyLevel, levelMessage, type AbrLevel, type AbrReason } from './adaptive-bitrate.js';
 import { Emitter } from './emitter.js';
 import { audioConstraints, PRESETS, resizeIgnored, videoConstraints, type Quality } from './media.js';
 import { RELAY_PATH, StatsSampler, type PathInfo, type Sample } from './peer-stats.js';
@@ -27,6 +28,8 @@ export interface ViewerInfo {
   codec?: string;
   /** The codec chosen for this viewer: best shared, under the ceiling. */
   plannedCodec?: VideoCodec;
+  /** The adaptive-bitrate level of this viewer's link (P2P viewers). */
+  level?: AbrLevel;
 }
 
 /** Why new viewers do not get the best codec: the broadcaster's choice, or an encoder out of CPU. */
@@ -80,6 +83,8 @@ interface ViewerLink {
   /** What the viewer said it decodes (undefined: an older client that did not say). */
   receivable: VideoCodec[] | undefined;
   codec: VideoCodec | null;
+  /** Adaptive bitrate: this link's level, from its own stats samples. */
+  abr: AdaptiveBitrate;
 }
 
 /**
@@ -259,7 +264,17 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   async setQuality(quality: Quality): Promise<void> {
     this.quality = quality;
     await this.resizeCamera(quality);
-    await Promise.all([...this.links.values()].map((l) => this.applyBitrate(l)));
+    await Promise.all(
+      [...this.links.values()].map((l) => {
+        // A new preset is a new ceiling: every link starts again at its top level. In the link's
+        // queue, so it never interleaves with the adaptive bitrate's own setParameters.
+        l.abr.setQuality(quality);
+        return this.enqueue(l, async () => {
+          await this.applyBitrate(l);
+          this.sendLevel(l, 'preset');
+        });
+      }),
+    );
     this.publisher?.setQuality(quality);
     if (this.stream) this.emit('preview', this.stream);
   }
@@ -355,6 +370,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       rung: 'direct',
       receivable,
       codec: peer.codec,
+      abr: new AdaptiveBitrate(this.quality),
     };
     this.links.set(viewerId, link);
     pc.onconnectionstatechange = () => this.emitViewers();
@@ -390,6 +406,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     const video = pc.addTransceiver(stream.getVideoTracks()[0] ?? 'video', {
       direction: 'sendonly',
       streams: [stream],
+      // The preset's ceiling: a new link's adaptive bitrate starts at its top level.
       sendEncodings: [{ maxBitrate: PRESETS[this.quality].maxBitrate }],
     });
     peer.codec = this.preferCodecs(video, this.codecFor(null));
@@ -530,6 +547,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       await link.pc.setRemoteDescription({ type: 'answer', sdp: sanitizeSdp(m.sdp.sdp) });
       for (const c of link.pendingCandidates.splice(0)) await link.pc.addIceCandidate(c);
       await this.applyBitrate(link);
+      this.sendLevel(link, 'start');
     });
   }
 
@@ -557,10 +575,11 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     else this.enqueue(link, () => link.pc.addIceCandidate(candidate));
   }
 
-  private enqueue(link: ViewerLink, step: () => Promise<void>): void {
+  private enqueue(link: ViewerLink, step: () => Promise<void>): Promise<void> {
     link.chain = link.chain.then(step).catch((err: unknown) => {
       if (link.pc.signalingState !== 'closed') console.warn(`viewer ${link.id}:`, err);
     });
+    return link.chain;
   }
 
   private transceiver(pc: RTCPeerConnection, kind: 'audio' | 'video'): RTCRtpTransceiver | undefined {
@@ -576,8 +595,30 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     if (!sender) return;
     const params = sender.getParameters();
     if (!params.encodings?.length) return;
-    for (const e of params.encodings) e.maxBitrate = PRESETS[this.quality].maxBitrate;
-    await sender.setParameters(params);
+    await sender.setParameters(applyLevel(params, link.abr.level));
+  }
+
+  /** Feed the link's latest sample to its adaptive bitrate; apply and announce a new level. */
+  private adapt(link: ViewerLink): void {
+    const s = link.last;
+    if (!s || link.pc.connectionState !== 'connected') return;
+    const d = link.abr.update({
+      at: s.at,
+      loss: s.loss,
+      rtt: s.rtt,
+      availableBitrate: s.availableBitrate,
+      sentBitrate: s.videoBitrate,
+      qualityLimitation: s.qualityLimitation,
+    });
+    if (!d.changed) return;
+    this.enqueue(link, async () => {
+      await this.applyBitrate(link);
+      this.sendLevel(link, d.reason ?? 'start');
+    });
+  }
+
+  private sendLevel(link: ViewerLink, reason: AbrReason): void {
+    if (link.pc.signalingState !== 'closed') this.signaling.send(levelMessage(link.id, link.abr.level, reason));
   }
 
   private viewerInfo(link: ViewerLink): ViewerInfo {
@@ -592,6 +633,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       ...(s?.loss !== undefined ? { loss: s.loss } : {}),
       ...(s?.codec !== undefined ? { codec: s.codec } : {}),
       ...(link.codec ? { plannedCodec: link.codec } : {}),
+      level: link.abr.level,
     };
   }
 
@@ -613,6 +655,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     await Promise.all(
       links.map(async (l) => {
         l.last = await l.sampler.sample().catch(() => l.last);
+        this.adapt(l);
       }),
     );
     const samples = links.map((l) => l.last).filter((s): s is Sample => s !== null);

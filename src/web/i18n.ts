@@ -123,6 +123,14 @@ const zh = {
   net_summary_turn: '任何网络的观众都能连上：TURN 中继可用（{transports}）。',
   net_summary_direct_only: '直连应该可行；但没有可用的 TURN 中继，防火墙严格的网络里的观众可能连不上。',
   net_summary_lan_only: 'STUN 和 TURN 都不可用：只有同一局域网内的连接能成功。',
+  // Adaptive bitrate: the level the broadcaster runs this viewer's link at.
+  abr_level: '自适应画质',
+  abr_level_value: '{height}p，最高 {kbps} kbit/s（第 {n}/{count} 档）',
+  abr_reason_loss: '因丢包降低',
+  abr_reason_rtt: '因延迟上升降低',
+  abr_reason_bandwidth: '因带宽不足降低',
+  abr_reason_recovered: '网络好转，已回升',
+  abr_reason_preset: '清晰度已切换',
   language: 'English',
 } as const;
 
@@ -250,6 +258,13 @@ const en: Record<MessageKey, string> = {
   net_summary_turn: 'Viewers on any network can connect: the TURN relay works ({transports}).',
   net_summary_direct_only: 'Direct connections should work, but with no working TURN relay, viewers behind strict firewalls may not connect.',
   net_summary_lan_only: 'Neither STUN nor TURN works: only connections within the same local network will succeed.',
+  abr_level: 'Adaptive quality',
+  abr_level_value: '{height}p, up to {kbps} kbit/s (level {n} of {count})',
+  abr_reason_loss: 'lowered for packet loss',
+  abr_reason_rtt: 'lowered for rising delay',
+  abr_reason_bandwidth: 'lowered: not enough bandwidth',
+  abr_reason_recovered: 'raised again: the network is clean',
+  abr_reason_preset: 'quality preset changed',
   language: '中文',
 };
 

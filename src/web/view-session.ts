@@ -11,6 +11,8 @@ import { RelayPlayer, relaySupported } from './relay-player.js';
 import { sanitizeSdp, videoRejected } from './sdp.js';
 import { candidateInit, type SignalingClient } from './signaling.js';
 
+export type QualityLevel = Omit<ServerMessageOf<'quality_level'>, 'type' | 'from_id'>;
+
 export type ViewState =
   | 'joining'
   | 'connecting' // an offer arrived, ICE is working
@@ -40,6 +42,8 @@ export interface ViewEvents {
   /** Direct and TURN paths failed and request_relay was sent: the hook for server-relayed media. */
   relayNeeded: { roomId: string; history: RungRecord[] };
   summary: StatsSummary;
+  /** The broadcaster's adaptive bitrate moved this viewer's link to another level. */
+  quality: QualityLevel;
   /** The signalling connection dropped or came back (media keeps flowing meanwhile). */
   connection: 'online' | 'reconnecting';
   closed: { reason: string };
@@ -224,6 +228,9 @@ export class ViewSession extends Emitter<ViewEvents> {
       this.signaling.on('offer', (m) => this.onOffer(m)),
       this.signaling.on('ice_candidate', (m) => this.onCandidate(m)),
       this.signaling.on('stats_summary', (m) => this.emit('summary', m)),
+      this.signaling.on('quality_level', ({ type: _type, from_id, ...level }) => {
+        if (from_id === this.broadcasterId && !this.relay) this.emit('quality', level);
+      }),
       this.signaling.on('broadcaster_left', () => {
         // Its connection is going away: that says nothing about the network.
         this.ladder?.stop();

@@ -435,6 +435,33 @@ describe('relay', () => {
     expect((await viewers[0]!.next('error')).code).toBe('bad_message');
   });
 
+  it('quality_level goes from the broadcaster to one viewer with from_id; viewers may not send it', async () => {
+    const { broadcaster: b, viewers } = await roomWith(2);
+    b.send({ type: 'quality_level', target_id: viewers[0]!.id, level: 3, levels: 6, height: 360, max_bitrate: 600, reason: 'loss', extra: 1 });
+    expect(await viewers[0]!.next('quality_level')).toEqual({
+      type: 'quality_level',
+      from_id: b.id,
+      level: 3,
+      levels: 6,
+      height: 360,
+      max_bitrate: 600,
+      reason: 'loss',
+    });
+    await viewers[1]!.expectNothing(SILENCE_MS, { ignore: ['stats_summary'] });
+    viewers[0]!.send({ type: 'quality_level', target_id: b.id, level: 0, levels: 6, height: 720, max_bitrate: 2500 });
+    expect((await viewers[0]!.next('error')).code).toBe('not_allowed');
+    viewers[0]!.send({ type: 'quality_level', target_id: viewers[1]!.id, level: 0, levels: 6, height: 720, max_bitrate: 2500 });
+    expect((await viewers[0]!.next('error')).code).toBe('not_allowed');
+    b.send({ type: 'quality_level', target_id: 'not-a-viewer', level: 0, levels: 6, height: 720, max_bitrate: 2500 });
+    expect((await b.next('error')).code).toBe('not_allowed');
+    b.send({ type: 'quality_level', target_id: viewers[0]!.id, level: 99, levels: 6, height: 720, max_bitrate: 2500 });
+    expect((await b.next('error')).code).toBe('bad_message');
+    const outsider = await pool.connect();
+    outsider.send({ type: 'quality_level', target_id: viewers[0]!.id, level: 0, levels: 6, height: 720, max_bitrate: 2500 });
+    await outsider.nextError('not_in_room');
+    await viewers[1]!.expectNothing(SILENCE_MS, { ignore: ['stats_summary'] });
+  });
+
   it('request_relay errors', async () => {
     const r1 = await roomWith(1);
     const r2 = await roomWith(0);

@@ -54,6 +54,10 @@ describe('valid client messages', () => {
       { type: 'ice_restart', target_id: 'abc', ice_transport_policy: 'relay' },
       { type: 'ice_restart', target_id: 'abc', ice_transport_policy: 'all' },
     ],
+    quality_level: [
+      { type: 'quality_level', target_id: 'abc', level: 0, levels: 6, height: 720, max_bitrate: 2500 },
+      { type: 'quality_level', target_id: 'abc', level: 4, levels: 6, height: 240, max_bitrate: 300, reason: 'loss' },
+    ],
     stats_report: [
       { type: 'stats_report' },
       {
@@ -263,6 +267,7 @@ describe('parseServerMessage', () => {
       { type: 'relay_ready', room_id: '123456' },
       { type: 'relay_requested', viewer_id: 'v' },
       { type: 'ice_restart', from_id: 'v', ice_transport_policy: 'relay' },
+      { type: 'quality_level', from_id: 'b', level: 2, levels: 6, height: 480, max_bitrate: 1000, reason: 'bandwidth' },
       { type: 'welcome', client_id: 'abc', ice_servers: [], ice_timeouts: { direct_ms: 5000, turn_ms: 8000 } },
       { type: 'pong' },
       { type: 'error', code: 'room_full', message: 'full', request_type: 'join_room' },

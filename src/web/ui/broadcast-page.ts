@@ -80,7 +80,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
   const viewersTable = h(
     'table',
     { class: 'viewers', testid: 'viewers-table' },
-    h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', { text: 'path' }), h('th', { text: 'codec' }), h('th', { text: 'bitrate' }), h('th', { text: 'rtt' }), h('th', { text: 'loss' }), h('th'))),
+    h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', { text: 'path' }), h('th', { text: 'codec' }), h('th', { text: 'bitrate' }), h('th', { text: 'abr_level' }), h('th', { text: 'rtt' }), h('th', { text: 'loss' }), h('th'))),
     viewersBody,
   );
   const panel = new StatsPanel(
@@ -266,6 +266,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
           h('td', { testid: 'viewer-path' }, viewerPath(v)),
           h('td', { testid: 'viewer-codec' }, orDash(v.codec ?? v.plannedCodec)),
           h('td', {}, formatBitrate(v.bitrate)),
+          h('td', { testid: 'viewer-level' }, v.level ? `${v.level.height}p · ≤ ${formatBitrate(v.level.maxBitrate / 1000)}` : '—'),
           h('td', {}, orDash(v.rtt, ' ms')),
           h('td', {}, orDash(v.loss, ' %')),
           h(

@@ -4,7 +4,7 @@ import { parseCodecList } from '../codecs.js';
 import { t, translate, type MessageKey } from '../i18n.js';
 import type { Sample } from '../peer-stats.js';
 import { SignalingClient } from '../signaling.js';
-import { ViewSession, type LadderStatus, type ViewState } from '../view-session.js';
+import { ViewSession, type LadderStatus, type QualityLevel, type ViewState } from '../view-session.js';
 import { formatBitrate, h, orDash, show } from './dom.js';
 import { describeServerError, showError } from './errors.js';
 import { describeLadder } from './path-words.js';
@@ -61,6 +61,10 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
   const bitrate = h('span', { testid: 'bitrate', class: 'figure' }, '0');
   const connectionType = h('span', { testid: 'connection-type', class: 'figure' }, '—');
   const pathWords = h('span', { testid: 'connection-path', class: 'path-words', attrs: { 'aria-live': 'polite' } });
+  // The broadcaster's adaptive bitrate for this viewer's link (P2P and TURN paths; the relay has one stream for all).
+  const levelValue = h('span', {}, '—');
+  const levelReason = h('span', {});
+  const qualityLevel = h('span', { testid: 'quality-level', class: 'path-words' }, levelValue, levelReason);
   const roomLabel = h('span', { class: 'room-label' });
   const leaveButton = h('button', { text: 'leave' });
   const panel = new StatsPanel([
@@ -88,6 +92,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       leaveButton,
     ),
     h('p', {}, h('small', { text: 'path_label' }), ' ', pathWords),
+    h('p', {}, h('small', { text: 'abr_level' }), ' ', qualityLevel),
     panel.element,
   );
   show(player, false);
@@ -136,6 +141,20 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     panel.plot({ bitrate: s.bitrate, network: s.availableBitrate, fps: s.fps, rtt: s.rtt });
   }
 
+  function onQuality(q: QualityLevel): void {
+    qualityLevel.dataset.level = String(q.level);
+    qualityLevel.dataset.height = String(q.height);
+    qualityLevel.dataset.maxBitrate = String(q.max_bitrate);
+    qualityLevel.dataset.reason = q.reason ?? '';
+    translate(levelValue, 'abr_level_value', { height: q.height, kbps: q.max_bitrate, n: q.levels - q.level, count: q.levels });
+    if (q.reason && q.reason !== 'start') {
+      levelReason.textContent = ' · ';
+      levelReason.append(translate(h('span', {}), `abr_reason_${q.reason}`));
+    } else {
+      levelReason.replaceChildren();
+    }
+  }
+
   async function join(code: string, password?: string): Promise<void> {
     if (!/^\d{6}$/.test(code)) {
       showError(error, t('err_invalid_room_id'));
@@ -161,6 +180,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       video.srcObject = null;
     });
     s.on('stats', onStats);
+    s.on('quality', onQuality);
     s.on('ladder', (status) => {
       ladder = status;
       if (status.connected) show(error, false);
