@@ -26,6 +26,12 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const SAMPLE_SECONDS = Number(process.env.LATENCY_SECONDS ?? 10);
 const JOINS = Number(process.env.LATENCY_JOINS ?? 5);
 const ROUNDS = Number(process.env.LATENCY_ROUNDS ?? 1);
+/**
+ * LATENCY_RAW=app gives the raw pair the app's sender settings on a clean path (2.5 Mbit/s,
+ * maintain-resolution), so both send 720p from the first frame; the default leaves the
+ * browser's, which starts small and climbs.
+ */
+const RAW_LIKE_APP = process.env.LATENCY_RAW === 'app';
 /** Which of the app's paths to run (e.g. `relay` alone, for many short A/B rounds); the floor and the raw pair always run. */
 const PATHS = (process.env.LATENCY_PATHS ?? 'p2p,relay').split(',') as ('p2p' | 'relay')[];
 const BUILDS = (process.env.LATENCY_BUILDS ?? 'current=dist/web').split(',').map((spec) => {
@@ -180,7 +186,7 @@ async function run(browser: Browser, server: RunningServer, build: Build): Promi
     // The raw pair uses the codec our P2P path negotiated, so the comparison is like for like.
     const codec = p2pCodec && p2pCodec !== '—' ? p2pCodec : null;
     for (let i = 0; i < JOINS + 1; i++) {
-      const ms = await raw.evaluate(async (wanted) => {
+      const ms = await raw.evaluate(async ([wanted, likeApp]) => {
         const w = window as unknown as { __clockStream: () => MediaStream; __readScreen: (s: string) => void; __firstFrameAt: number | null; __rawPcs?: RTCPeerConnection[] };
         w.__rawPcs?.forEach((pc) => pc.close());
         document.querySelector('#raw-video')?.remove();
@@ -202,13 +208,20 @@ async function run(browser: Browser, server: RunningServer, build: Build): Promi
         await b.setRemoteDescription(a.localDescription!);
         await b.setLocalDescription(await b.createAnswer());
         await a.setRemoteDescription(b.localDescription!);
+        if (likeApp) {
+          // What the app's sender does on a clean path (src/web/adaptive-bitrate.ts, top level of 720p).
+          const params = t.sender.getParameters();
+          params.encodings.forEach((e) => (e.maxBitrate = 2_500_000));
+          (params as RTCRtpSendParameters & { degradationPreference?: string }).degradationPreference = 'maintain-resolution';
+          await t.sender.setParameters(params);
+        }
         while (w.__firstFrameAt === null) await new Promise((r) => setTimeout(r, 5));
         return w.__firstFrameAt - start;
-      }, codec ?? null);
+      }, [codec ?? null, RAW_LIKE_APP] as const);
       if (i > 0) out.joins.raw.push(ms); // the first includes one-off codec start-up
     }
     await raw.waitForTimeout(3_000);
-    out.results.push({ path: `raw RTCPeerConnection pair (${codec ?? 'default codec'})`, samples: await collect(raw, null, SAMPLE_SECONDS) });
+    out.results.push({ path: `raw RTCPeerConnection pair (${codec ?? 'default codec'}${RAW_LIKE_APP ? ', app sender settings' : ''})`, samples: await collect(raw, null, SAMPLE_SECONDS) });
     await raw.context().close();
   } finally {
     await bctx.close();
