@@ -113,6 +113,26 @@ async function checkPathFallback(page: Page): Promise<void> {
   expect(describePath(withoutId)).toEqual(path);
 }
 
+/**
+ * The viewer joins and plays moving video and audio, and both ends use the
+ * best codec the two browsers share (read from getStats on each side).
+ */
+async function expectPlaysWithBestCodec(broadcaster: Page, code: string, viewer: Page, direction: string): Promise<void> {
+  const joinMs = await watch(viewer, code);
+  const state = await expectAdvancing(viewer, 'remote-video');
+  expect(state.videoTracks).toBe(1);
+  expect(state.audioTracks).toBe(1);
+  const audio = await inboundAudio(viewer);
+  await expect.poll(async () => (await inboundAudio(viewer)).bytes, { timeout: 10_000 }).toBeGreaterThan(audio.bytes);
+
+  const best = await bestShared(broadcaster, viewer);
+  const sent = await negotiatedCodec(broadcaster, 'outbound');
+  const received = await negotiatedCodec(viewer, 'inbound');
+  console.log(`${direction}: join to first frame ${joinMs} ms; best shared ${best}, sent ${sent}, received ${received}`);
+  expect(sent).toBe(best);
+  expect(received).toBe(best);
+}
+
 /** The stats panel's three figures on a page, as the tests read them. */
 async function expectStatsPanel(page: Page, viewers: number, path: 'p2p' | 'turn' | 'relay'): Promise<void> {
   await expect.poll(() => numberIn(page, 'viewer-count'), { timeout: 10_000 }).toBe(viewers);
@@ -144,21 +164,7 @@ describe('Firefox and Chromium together', () => {
     const broadcaster = await openChromium();
     const code = await goLive(broadcaster, '480p', 'topology=p2p');
     const viewer = await openFirefox();
-    const joinMs = await watch(viewer, code);
-    console.log(`Firefox viewer: join to first frame ${joinMs} ms`);
-
-    const state = await expectAdvancing(viewer, 'remote-video');
-    expect(state.videoTracks).toBe(1);
-    expect(state.audioTracks).toBe(1);
-    const audio = await inboundAudio(viewer);
-    await expect.poll(async () => (await inboundAudio(viewer)).bytes, { timeout: 10_000 }).toBeGreaterThan(audio.bytes);
-
-    const best = await bestShared(broadcaster, viewer);
-    const sent = await negotiatedCodec(broadcaster, 'outbound');
-    const received = await negotiatedCodec(viewer, 'inbound');
-    console.log(`Chromium -> Firefox: best shared ${best}, sent ${sent}, received ${received}`);
-    expect(sent).toBe(best);
-    expect(received).toBe(best);
+    await expectPlaysWithBestCodec(broadcaster, code, viewer, 'Chromium -> Firefox');
 
     await expectStatsPanel(viewer, 1, 'p2p');
     await checkPathFallback(viewer);
@@ -169,21 +175,7 @@ describe('Firefox and Chromium together', () => {
     const broadcaster = await openFirefox();
     const code = await goLive(broadcaster, '480p', 'topology=p2p');
     const viewer = await openChromium();
-    const joinMs = await watch(viewer, code);
-    console.log(`Chromium viewer of Firefox: join to first frame ${joinMs} ms`);
-
-    const state = await waitForFrames(viewer, 'remote-video');
-    expect(state.videoTracks).toBe(1);
-    expect(state.audioTracks).toBe(1);
-    const audio = await inboundAudio(viewer);
-    await expect.poll(async () => (await inboundAudio(viewer)).bytes, { timeout: 10_000 }).toBeGreaterThan(audio.bytes);
-
-    const best = await bestShared(broadcaster, viewer);
-    const sent = await negotiatedCodec(broadcaster, 'outbound');
-    const received = await negotiatedCodec(viewer, 'inbound');
-    console.log(`Firefox -> Chromium: best shared ${best}, sent ${sent}, received ${received}`);
-    expect(sent).toBe(best);
-    expect(received).toBe(best);
+    await expectPlaysWithBestCodec(broadcaster, code, viewer, 'Firefox -> Chromium');
 
     await expectStatsPanel(broadcaster, 1, 'p2p');
     await checkPathFallback(broadcaster);
