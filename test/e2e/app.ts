@@ -1,6 +1,8 @@
 // Driving the LiveRoom web app the way a person does, through its data-testid hooks.
 import { expect } from 'vitest';
 import type { Page } from 'playwright-core';
+import type { VideoCodec } from '../../src/protocol/messages.js';
+import { codecsIn, VIDEO_CODEC_ORDER } from '../../src/web/codecs.js';
 
 /** Records every RTCPeerConnection a page creates, so tests can read getStats and count reconnections. */
 export function instrumentPeerConnections(): void {
@@ -213,4 +215,39 @@ export async function audioLevel(page: Page, testid: string): Promise<number> {
     await ctx?.close();
     return peak;
   }, testid);
+}
+
+/**
+ * The video codec (AV1, VP9, VP8, H264) a page's newest connected peer connection carries
+ * frames with, from getStats: outbound on a broadcaster, inbound on a viewer.
+ */
+export async function wireCodec(page: Page, direction: 'inbound' | 'outbound'): Promise<string | null> {
+  return page.evaluate(async (dir) => {
+    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.connectionState === 'connected');
+    for (const pc of pcs.reverse()) {
+      const stats = new Map<string, Record<string, unknown>>();
+      (await pc.getStats()).forEach((s: Record<string, unknown> & { id: string }) => stats.set(s.id, s));
+      for (const s of stats.values()) {
+        if (s.type !== `${dir}-rtp` || s.kind !== 'video' || !s.codecId) continue;
+        if (!Number(dir === 'inbound' ? s.framesDecoded : s.framesEncoded)) continue;
+        const mime = stats.get(String(s.codecId))?.mimeType;
+        if (typeof mime === 'string') return mime.replace(/^video\//i, '').toUpperCase();
+      }
+    }
+    return null;
+  }, direction);
+}
+
+/** What a page's browser can send or decode over RTP, by the app's codec names, best first. */
+export async function codecCapabilities(page: Page, side: 'send' | 'receive'): Promise<VideoCodec[]> {
+  const mimes = await page.evaluate(
+    (s) => (s === 'send' ? RTCRtpSender : RTCRtpReceiver).getCapabilities('video')!.codecs.map((c) => c.mimeType),
+    side,
+  );
+  return codecsIn(mimes.map((mimeType) => ({ mimeType })));
+}
+
+/** The best codec in the product's order (AV1 > VP9 > VP8 > H.264) that both lists hold. */
+export function bestShared(a: readonly VideoCodec[], b: readonly VideoCodec[]): VideoCodec | undefined {
+  return VIDEO_CODEC_ORDER.find((c) => a.includes(c) && b.includes(c));
 }

@@ -11,8 +11,19 @@ import type { Browser as FirefoxBrowser, BrowserContext as FirefoxContext } from
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { launchChromium, newPage } from './browser.js';
 import { launchFirefox, newFirefoxPage } from './firefox.js';
-import { expectAdvancing, goLive, inboundAudio, instrumentPeerConnections, instrumentVideoFrames, numberIn, waitForFrames, watch } from './app.js';
-import { VIDEO_CODEC_ORDER } from '../../src/web/codecs.js';
+import {
+  bestShared,
+  codecCapabilities,
+  expectAdvancing,
+  goLive,
+  inboundAudio,
+  instrumentPeerConnections,
+  instrumentVideoFrames,
+  numberIn,
+  waitForFrames,
+  watch,
+  wireCodec,
+} from './app.js';
 import { describePath } from '../../src/web/peer-stats.js';
 import { sanitizeSdp } from '../../src/web/sdp.js';
 
@@ -50,41 +61,6 @@ async function openFirefox(): Promise<Page> {
   const { context, pw } = await newFirefoxPage(firefox, server.httpUrl, [instrumentPeerConnections, instrumentVideoFrames]);
   firefoxContexts.push(context);
   return pw;
-}
-
-/** Video codecs a page's browser can send or receive, from getCapabilities (mime types). */
-function capabilities(page: Page, direction: 'send' | 'receive'): Promise<string[]> {
-  return page.evaluate((dir) => {
-    const caps = dir === 'send' ? RTCRtpSender.getCapabilities('video') : RTCRtpReceiver.getCapabilities('video');
-    return [...new Set((caps?.codecs ?? []).map((c) => c.mimeType.toLowerCase()))];
-  }, direction);
-}
-
-/** The best codec in the product's order (AV1 > VP9 > VP8 > H.264) that the sender sends and the receiver receives. */
-async function bestShared(sender: Page, receiver: Page): Promise<string> {
-  const sends = await capabilities(sender, 'send');
-  const receives = await capabilities(receiver, 'receive');
-  const best = VIDEO_CODEC_ORDER.map((c) => `video/${c}`).find((m) => sends.includes(m.toLowerCase()) && receives.includes(m.toLowerCase()));
-  expect(best, `a shared codec between ${sends.join(',')} and ${receives.join(',')}`).toBeDefined();
-  return best!.toLowerCase();
-}
-
-/** The video codec in use on a page's live peer connection, from getStats (outbound on the sender, inbound on the receiver). */
-function negotiatedCodec(page: Page, direction: 'outbound' | 'inbound'): Promise<string | null> {
-  return page.evaluate(async (dir) => {
-    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.connectionState === 'connected');
-    for (const pc of pcs) {
-      const stats = new Map<string, Record<string, unknown>>();
-      (await pc.getStats()).forEach((s: Record<string, unknown>) => stats.set(String(s.id), s));
-      for (const s of stats.values()) {
-        if (s.type === `${dir}-rtp` && s.kind === 'video' && s.codecId) {
-          const mime = stats.get(String(s.codecId))?.mimeType;
-          if (typeof mime === 'string') return mime.toLowerCase();
-        }
-      }
-    }
-    return null;
-  }, direction);
 }
 
 /**
@@ -125,9 +101,12 @@ async function expectPlaysWithBestCodec(broadcaster: Page, code: string, viewer:
   const audio = await inboundAudio(viewer);
   await expect.poll(async () => (await inboundAudio(viewer)).bytes, { timeout: 10_000 }).toBeGreaterThan(audio.bytes);
 
-  const best = await bestShared(broadcaster, viewer);
-  const sent = await negotiatedCodec(broadcaster, 'outbound');
-  const received = await negotiatedCodec(viewer, 'inbound');
+  const sends = await codecCapabilities(broadcaster, 'send');
+  const receives = await codecCapabilities(viewer, 'receive');
+  const best = bestShared(sends, receives);
+  expect(best, `a shared codec between ${sends.join(',')} and ${receives.join(',')}`).toBeDefined();
+  const sent = await wireCodec(broadcaster, 'outbound');
+  const received = await wireCodec(viewer, 'inbound');
   console.log(`${direction}: join to first frame ${joinMs} ms; best shared ${best}, sent ${sent}, received ${received}`);
   expect(sent).toBe(best);
   expect(received).toBe(best);
@@ -190,10 +169,9 @@ describe('Firefox and Chromium together', () => {
     const firefoxViewer = await openFirefox();
     await watch(chromiumViewer, code);
     await watch(firefoxViewer, code);
-    const firefoxDecodes = await capabilities(firefoxViewer, 'receive');
-    expect(firefoxDecodes).not.toContain('video/h264');
-    await expect.poll(() => negotiatedCodec(chromiumViewer, 'inbound'), { timeout: 15_000 }).toBe('video/h264');
-    await expect.poll(() => negotiatedCodec(firefoxViewer, 'inbound'), { timeout: 15_000 }).toBe('video/vp8');
+    expect(await codecCapabilities(firefoxViewer, 'receive')).not.toContain('H264');
+    await expect.poll(() => wireCodec(chromiumViewer, 'inbound'), { timeout: 15_000 }).toBe('H264');
+    await expect.poll(() => wireCodec(firefoxViewer, 'inbound'), { timeout: 15_000 }).toBe('VP8');
     console.log('capped at H.264: Chromium viewer h264, Firefox viewer vp8');
   });
 
@@ -281,6 +259,6 @@ describe('Firefox and Chromium together', () => {
         { timeout: 20_000 },
       )
       .toBeGreaterThan(10);
-    expect(await negotiatedCodec(chromiumPage, 'inbound')).toBe('video/vp8');
+    expect(await wireCodec(chromiumPage, 'inbound')).toBe('VP8');
   });
 });
