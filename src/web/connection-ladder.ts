@@ -64,9 +64,20 @@ export class ConnectionLadder extends Emitter<LadderEvents> {
     return this.isConnected;
   }
 
-  start(): void {
+  /**
+   * Start climbing. 'turn' starts on the second rung (`?via=turn`: the viewer's
+   * address is never offered to the broadcaster); without a TURN server that
+   * goes straight on to the relay, which hides it too.
+   */
+  start(from: 'direct' | 'turn' = 'direct'): void {
     this.startedAt = this.clock.now();
-    this.enter('direct');
+    if (from === 'turn' && !this.hasTurn) {
+      this.history.push({ rung: 'turn', startedMs: 0, leftBecause: 'no_turn' });
+      this.enter('relay');
+      this.emit('climb', { to: 'relay', reason: 'no_turn', history: this.history });
+      return;
+    }
+    this.enter(from);
   }
 
   /** ICE reached 'connected' (or 'completed'). */

@@ -80,6 +80,11 @@ export interface ViewOptions {
   /** Skip P2P and TURN: watch through the server relay from the start (`?via=relay`). */
   forceRelay?: boolean;
   /**
+   * Start on the TURN rung (`?via=turn`): the connection gathers relay candidates
+   * only, so the broadcaster never learns this viewer's address.
+   */
+  forceTurn?: boolean;
+  /**
    * Decode only these video codecs over RTP (`?codecs=vp8,h264`): stands in for
    * a browser that lacks the others, so the broadcaster's choice can be tried.
    */
@@ -352,7 +357,12 @@ export class ViewSession extends Emitter<ViewEvents> {
     this.pendingCandidates = [];
     this.ladder?.stop();
     // One pooled candidate set: with max-bundle one ICE transport is all the answer needs.
-    const pc = new RTCPeerConnection({ iceServers: this.signaling.iceServers, bundlePolicy: 'max-bundle', iceCandidatePoolSize: 1 });
+    const pc = new RTCPeerConnection({
+      iceServers: this.signaling.iceServers,
+      bundlePolicy: 'max-bundle',
+      iceCandidatePoolSize: 1,
+      ...(this.options.forceTurn ? { iceTransportPolicy: 'relay' as const } : {}),
+    });
     this.pc = pc;
     this.prepared = true;
     const ladder = new ConnectionLadder(
@@ -404,8 +414,9 @@ export class ViewSession extends Emitter<ViewEvents> {
     const ladder = this.ladder!;
     this.prepared = false;
     this.setState('connecting');
-    ladder.start();
-    this.emit('ladder', { rung: 'direct', connected: false, history: ladder.history });
+    ladder.start(this.options.forceTurn ? 'turn' : 'direct');
+    // Without a TURN server, ?via=turn has already climbed to the relay (and said so).
+    if (ladder.rung !== 'relay') this.emit('ladder', { rung: ladder.rung, connected: false, history: ladder.history });
   }
 
   /**

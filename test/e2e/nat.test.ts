@@ -163,18 +163,18 @@ async function text(page: Page, testid: string): Promise<string> {
 }
 
 /** Broadcaster in one host goes live, a viewer in another opens the watch link. */
-async function startWatching(from: string, to: string, locale = 'en-US') {
+async function startWatching(from: string, to: string, locale = 'en-US', query = '') {
   const broadcaster = await open(from);
   const code = await goLive(broadcaster, '480p');
   const viewer = await open(to, locale);
   await viewer.goto('/');
-  await viewer.goto(`/#/watch/${code}`);
+  await viewer.goto(`/#/watch/${code}${query}`);
   return { broadcaster, viewer, code };
 }
 
 /** startWatching, returning once the viewer plays. */
-async function broadcastAndWatch(from: string, to: string, locale = 'en-US', frameTimeout = 30_000) {
-  const pages = await startWatching(from, to, locale);
+async function broadcastAndWatch(from: string, to: string, locale = 'en-US', frameTimeout = 30_000, query = '') {
+  const pages = await startWatching(from, to, locale, query);
   await waitForFrames(pages.viewer, 'remote-video', frameTimeout);
   return pages;
 }
@@ -226,6 +226,28 @@ describe('NAT traversal on real topologies', () => {
     await expect.poll(() => text(viewer, 'connection-path'), SLOW).toContain('direct (peer-to-peer)');
     await expect.poll(() => text(broadcaster, 'viewer-path'), SLOW).toContain('p2p');
     logLadder('p2p (same LAN)', await ladderHistory(viewer));
+  });
+
+  it('?via=turn on a LAN where direct works: TURN only, and the broadcaster never learns the viewer\'s address', async () => {
+    const { broadcaster, viewer } = await broadcastAndWatch(ns.a1, ns.a2, 'en-US', 30_000, '?via=turn');
+    const pair = await expectDecoding(viewer);
+    expect(pair.local, JSON.stringify(pair)).toMatchObject({ type: 'relay', relayProtocol: 'udp' });
+    await expect.poll(() => text(viewer, 'connection-type'), SLOW).toContain('turn');
+    const history = await ladderHistory(viewer);
+    expect(history.map((r) => r.rung)).toEqual(['turn']);
+    // Every candidate the broadcaster was given for this viewer is the TURN server's.
+    const remotes = await broadcaster.evaluate(async () => {
+      const out: { type: string; address: string }[] = [];
+      for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+        (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+          if (s.type === 'remote-candidate') out.push({ type: String(s.candidateType), address: String(s.address) });
+        });
+      }
+      return out;
+    });
+    expect(remotes.length).toBeGreaterThan(0);
+    expect(remotes.every((c) => c.type === 'relay' && c.address === PUB), JSON.stringify(remotes)).toBe(true);
+    logLadder('?via=turn (same LAN)', history);
   });
 
   it("a viewer's network drops for 6 s and comes back: the picture returns by itself (measured)", async () => {

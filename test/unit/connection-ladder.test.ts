@@ -29,16 +29,39 @@ class FakeClock implements LadderClock {
   }
 }
 
-function ladder(hasTurn = true) {
+function ladder(hasTurn = true, from: 'direct' | 'turn' = 'direct') {
   const clock = new FakeClock();
   const l = new ConnectionLadder({ direct_ms: 5000, turn_ms: 8000 }, hasTurn, clock);
   const climbs: { to: Rung; reason: string }[] = [];
   l.on('climb', ({ to, reason }) => climbs.push({ to, reason }));
-  l.start();
+  l.start(from);
   return { l, clock, climbs };
 }
 
 describe('ConnectionLadder', () => {
+  it('starts on the TURN rung for ?via=turn, with the TURN timeout before the relay', () => {
+    const { l, clock, climbs } = ladder(true, 'turn');
+    expect(l.rung).toBe('turn');
+    clock.advance(7999);
+    expect(climbs).toEqual([]);
+    clock.advance(1);
+    expect(climbs).toEqual([{ to: 'relay', reason: 'timeout' }]);
+    expect(l.history.map((r) => [r.rung, r.startedMs, r.leftBecause])).toEqual([
+      ['turn', 0, 'timeout'],
+      ['relay', 8000, undefined],
+    ]);
+  });
+
+  it('goes from a ?via=turn start straight to the relay when no TURN server is configured', () => {
+    const { l, climbs } = ladder(false, 'turn');
+    expect(climbs).toEqual([{ to: 'relay', reason: 'no_turn' }]);
+    expect(l.rung).toBe('relay');
+    expect(l.history.map((r) => [r.rung, r.leftBecause])).toEqual([
+      ['turn', 'no_turn'],
+      ['relay', undefined],
+    ]);
+  });
+
   it('stays on the direct rung when ICE connects in time, and records the time', () => {
     const { l, clock, climbs } = ladder();
     clock.advance(1200);

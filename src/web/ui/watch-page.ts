@@ -164,6 +164,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     const jb = params.get('jb');
     const s = new ViewSession(signaling, {
       forceRelay: params.get('via') === 'relay',
+      forceTurn: params.get('via') === 'turn',
       codecs: parseCodecList(params.get('codecs')),
       ...(jb === 'none' ? { jitterBufferTargetMs: null } : jb !== null && Number.isFinite(Number(jb)) ? { jitterBufferTargetMs: Number(jb) } : {}),
     });
