@@ -77,7 +77,10 @@ export function installClockReader(): void {
     const latency = performance.timeOrigin + shownAt - ((t >>> 0) + (w.__clockBase ?? 0));
     if (latency > 0 && latency < 5_000) w.__lat.push(latency);
   };
+  // One reader at a time: a second call retires the first loop, so no frame is counted twice.
+  let generation = 0;
   w.__readScreen = (selector: string) => {
+    const mine = ++generation;
     const watched = new WeakSet<HTMLVideoElement>();
     let canvasFrames = 0;
     const channel = new MessageChannel();
@@ -91,11 +94,12 @@ export function installClockReader(): void {
       record(el, el.width, frameStart + INTERVAL);
     };
     const tick = (ts: number) => {
+      if (generation !== mine) return;
       const el = document.querySelector(selector);
       if (el instanceof HTMLVideoElement && !watched.has(el)) {
         watched.add(el);
         const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
-          if (document.querySelector(selector) !== el) return;
+          if (generation !== mine || document.querySelector(selector) !== el) return;
           record(el, el.videoWidth, meta.expectedDisplayTime);
           el.requestVideoFrameCallback(onFrame);
         };
@@ -127,6 +131,8 @@ export function installJoinProbe(): void {
   WebSocket.prototype.send = function (this: WebSocket, data) {
     const type = typeOf(data);
     if (type) w.__mark(`sent ${type}`);
+    // An offer or answer with no candidates in it leaves ICE to trickle alone.
+    if ((type === 'offer' || type === 'answer') && !String(data).includes('a=candidate')) w.__mark(`sent ${type} without candidates`);
     return send.call(this, data);
   };
   const Native = window.WebSocket;
@@ -146,8 +152,11 @@ export function installJoinProbe(): void {
       w.__pcs.push(this);
       w.__mark('pc created');
       this.addEventListener('iceconnectionstatechange', () => {
-        if (this.iceConnectionState === 'connected') w.__mark('ICE connected');
+        if (this.iceConnectionState !== 'new') w.__mark(`ICE ${this.iceConnectionState}`);
       });
+      this.addEventListener('icecandidate', (e) => w.__mark(e.candidate ? 'local candidate' : 'gathering complete'));
+      this.addEventListener('icegatheringstatechange', () => w.__mark(`ICE gathering ${this.iceGatheringState}`));
+      this.addEventListener('signalingstatechange', () => w.__mark(`signalling ${this.signalingState}`));
       this.addEventListener('connectionstatechange', () => {
         if (this.connectionState === 'connected') w.__mark('DTLS connected');
       });

@@ -2,24 +2,31 @@
 // app in Chromium, against a raw RTCPeerConnection pair in the same run.
 //
 //   npm run bench:latency            (builds first; ~2 minutes)
-//   LATENCY_BUILDS=before=/tmp/base/dist/web,after=dist/web LATENCY_ROUNDS=2 npx tsx bench/latency.ts
+//   LATENCY_BUILDS=before=/tmp/base,after=. LATENCY_ROUNDS=2 npx tsx bench/latency.ts
 //       A/B: runs every build in turn, round after round (A B A B), in one
-//       browser, so both see the same machine load. `name=dir|query` adds
-//       `query` to the watch page's URL (e.g. `raf=dist/web|draw=raf`).
+//       browser, so both see the same machine load. A build is a checkout
+//       (its own server, run from its src/, serving its dist/web) or a built
+//       web directory (served by this checkout's server). `name=dir|query` adds
+//       `query` to the watch page's URL (e.g. `jbnone=dist/web|jb=none`).
 //
 // The broadcaster's camera is replaced by a 1280×720 canvas that paints the
 // current time as 32 black/white blocks; the viewer reads the blocks back from
 // each frame it shows (requestVideoFrameCallback, or the relay canvas' frame
-// counter) and subtracts. Both pages
-// run in one browser, so they share one clock. Paths: our P2P, our server
-// relay, a raw pair with no app (same codec as our P2P path), and the floor of
-// the measurement itself (canvas → local <video>). Writes docs/latency.svg.
-import { readFileSync, writeFileSync } from 'node:fs';
+// counter) and subtracts. Both pages run in one browser, so they share one
+// clock. Paths: our P2P, our TURN path (`?via=turn`, through a coturn on
+// loopback that the bench starts), our server relay (`?via=relay`), a raw pair
+// with no app (same codec as our P2P path), and the floor of the measurement
+// itself (canvas → local <video>). LATENCY_PATHS picks the app's paths.
+// Writes docs/latency.svg.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { median } from '../src/protocol/stats-math.js';
 import { launchChromium, newPage } from '../test/e2e/browser.js';
-import { startServer, type RunningServer } from '../test/helpers/server.js';
+import { startLoopbackTurn } from '../test/helpers/coturn.js';
+import type { TurnConfig } from '../src/server/config.js';
+import { startServer } from '../test/helpers/server.js';
 import { installClockCamera, installClockReader, installJoinProbe } from './latency-probes.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -32,13 +39,18 @@ const ROUNDS = Number(process.env.LATENCY_ROUNDS ?? 1);
  * browser's, which starts small and climbs.
  */
 const RAW_LIKE_APP = process.env.LATENCY_RAW === 'app';
+type AppPath = 'p2p' | 'turn' | 'relay';
 /** Which of the app's paths to run (e.g. `relay` alone, for many short A/B rounds); the floor and the raw pair always run. */
-const PATHS = (process.env.LATENCY_PATHS ?? 'p2p,relay').split(',') as ('p2p' | 'relay')[];
-const BUILDS = (process.env.LATENCY_BUILDS ?? 'current=dist/web').split(',').map((spec) => {
+const PATHS = (process.env.LATENCY_PATHS ?? 'p2p,turn,relay').split(',') as AppPath[];
+/** The watch-link option that puts a viewer on each path. */
+const VIA: Record<AppPath, string> = { p2p: '', turn: 'via=turn', relay: 'via=relay' };
+const BUILDS = (process.env.LATENCY_BUILDS ?? 'current=.').split(',').map((spec) => {
   const at = spec.indexOf('=');
   const [name, rest] = [spec.slice(0, at), spec.slice(at + 1)];
   const [dir, query] = rest.split('|') as [string, string | undefined];
-  return { name, dir: path.resolve(ROOT, dir), query: query ?? '' };
+  const resolved = path.resolve(ROOT, dir);
+  const checkout = existsSync(path.join(resolved, 'src/server/main.ts'));
+  return { name, dir: resolved, checkout, query: query ?? '' };
 });
 type Build = (typeof BUILDS)[number];
 
@@ -54,9 +66,9 @@ interface Result {
 /** One run of every path against one build: glass-to-glass samples, joins, and each join's steps. */
 interface Run {
   results: Result[];
-  joins: Record<'p2p' | 'relay' | 'raw', number[]>;
+  joins: Record<AppPath | 'raw', number[]>;
   /** Per path, per join: ms from the click on Enter to each step. */
-  steps: Record<'p2p' | 'relay', Record<string, number>[]>;
+  steps: Record<AppPath, Record<string, number>[]>;
   /** The P2P viewer's video receiver over its sample window (getStats inbound-rtp). */
   receiver: ReceiverStats[];
 }
@@ -104,19 +116,112 @@ async function collect(page: Page, testid: string | null, seconds: number): Prom
 }
 
 /** The viewer page shares the broadcaster's clock base: both read it from the broadcaster. */
-async function viewerPage(browser: Browser, base: string, clockBase: number): Promise<Page> {
+async function viewerPage(browser: Browser, base: string, clockBase: number, path: AppPath | 'raw' = 'p2p'): Promise<Page> {
   const { context, page } = await newPage(browser, base);
   await context.addInitScript(NAME_SHIM);
+  // Builds from before ?via=turn existed take the same path: every connection of the page gathers relay candidates only.
+  if (path === 'turn') await context.addInitScript(forceTurnOnly);
   await context.addInitScript(installClockReader);
   await context.addInitScript(installJoinProbe);
   await context.addInitScript(`window.__clockBase = ${clockBase};`);
   return page;
 }
 
+/** Page script: every RTCPeerConnection of the page uses TURN only (iceTransportPolicy 'relay'). */
+function forceTurnOnly(): void {
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Native {
+    constructor(config?: RTCConfiguration) {
+      super({ ...config, iceTransportPolicy: 'relay' });
+    }
+    override setConfiguration(config?: RTCConfiguration): void {
+      super.setConfiguration({ ...config, iceTransportPolicy: 'relay' });
+    }
+  } as typeof RTCPeerConnection;
+}
+
+/** The codec of the page's received video ('AV1', 'VP8'…), from getStats: builds differ in what their panel shows. */
+async function receivedVideoCodec(page: Page): Promise<string | null> {
+  return page.evaluate(async () => {
+    const pc = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((p) => p.connectionState === 'connected').at(-1);
+    if (!pc) return null;
+    const stats = new Map<string, Record<string, unknown>>();
+    (await pc.getStats()).forEach((s: Record<string, unknown>) => stats.set(String(s.id), s));
+    const inbound = [...stats.values()].find((s) => s.type === 'inbound-rtp' && s.kind === 'video' && s.codecId);
+    const mime = inbound ? String(stats.get(String(inbound.codecId))?.mimeType ?? '') : '';
+    return mime ? mime.split('/')[1]!.toUpperCase() : null;
+  });
+}
+
+/** The local candidate type of the page's connected peer connection ('host', 'relay'…). */
+async function localCandidateType(page: Page): Promise<string | null> {
+  return page.evaluate(async () => {
+    const pc = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((p) => p.connectionState === 'connected').at(-1);
+    if (!pc) return null;
+    const stats = new Map<string, Record<string, unknown>>();
+    (await pc.getStats()).forEach((s: Record<string, unknown>) => stats.set(String(s.id), s));
+    const transport = [...stats.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+    const pair = transport && stats.get(String(transport.selectedCandidatePairId));
+    return pair ? String(stats.get(String(pair.localCandidateId))?.candidateType) : null;
+  });
+}
+
+const emptyRun = (): Run => ({ results: [], joins: { p2p: [], turn: [], relay: [], raw: [] }, steps: { p2p: [], turn: [], relay: [] }, receiver: [] });
+
 const marks = (page: Page) => page.evaluate(() => (window as unknown as { __marks: Record<string, number> }).__marks);
 
-async function run(browser: Browser, server: RunningServer, build: Build): Promise<Run> {
-  const out: Run = { results: [], joins: { p2p: [], relay: [], raw: [] }, steps: { p2p: [], relay: [] }, receiver: [] };
+interface BenchServer {
+  httpUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A build's server: a checkout runs its own (the server changed too, and a
+ * fair "before" is the whole old product); a web directory gets this one's.
+ */
+async function startBuildServer(build: Build, turn: TurnConfig | null): Promise<BenchServer> {
+  if (!build.checkout) return startServer({ staticDir: build.dir, ...(turn ? { turn } : {}) });
+  const web = path.join(build.dir, 'dist/web');
+  if (!existsSync(path.join(web, 'index.html'))) throw new Error(`build ${build.name}: ${web} is not built (npx vite build in ${build.dir})`);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
+    cwd: build.dir,
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      STATIC_DIR: web,
+      STUN_URLS: '',
+      ...(turn ? { TURN_URLS: turn.urls.join(','), TURN_SECRET: turn.secret ?? '' } : {}),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out: string | null = '';
+    const onData = (d: Buffer) => {
+      if (out === null) return; // found; the pipe is still drained so the server never blocks on it
+      out += d.toString();
+      const m = /listening on port (\d+)/.exec(out);
+      if (m) {
+        out = null;
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`build ${build.name}: its server exited with ${code}:\n${out}`)));
+  });
+  return {
+    httpUrl: `http://127.0.0.1:${port}`,
+    close: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+async function run(browser: Browser, server: BenchServer, build: Build): Promise<Run> {
+  const out = emptyRun();
   const { context: bctx, page: broadcaster } = await newPage(browser, server.httpUrl);
   try {
     await bctx.addInitScript(NAME_SHIM);
@@ -133,11 +238,11 @@ async function run(browser: Browser, server: RunningServer, build: Build): Promi
     // Floor: canvas → the broadcaster's own preview.
     out.results.push({ path: 'floor (canvas → local video)', samples: await collect(broadcaster, 'local-video', SAMPLE_SECONDS / 2) });
 
-    let p2pCodec: string | null = null;
+    let p2pCodec: string | null = null; // the raw pair uses it
     for (const name of PATHS) {
-      const query = [name === 'relay' ? 'via=relay' : '', build.query].filter(Boolean).join('&');
+      const query = [VIA[name], build.query].filter(Boolean).join('&');
       const url = `/#/watch${query ? `?${query}` : ''}`;
-      const viewer = await viewerPage(browser, server.httpUrl, clockBase);
+      const viewer = await viewerPage(browser, server.httpUrl, clockBase, name);
       await viewer.goto(url);
       for (let i = 0; i < JOINS; i++) {
         // Join-to-first-frame: click Enter on the watch page, wait for the first shown frame.
@@ -164,6 +269,11 @@ async function run(browser: Browser, server: RunningServer, build: Build): Promi
         out.joins[name].push(shown - click);
       }
       await viewer.waitForTimeout(3_000); // past the ramp-up
+      if (name === 'turn') {
+        // The figures are TURN's only if the pair is a relay one.
+        const type = await localCandidateType(viewer);
+        if (type !== 'relay') throw new Error(`build ${build.name}: the ?via=turn viewer connected over a ${type} candidate, not TURN`);
+      }
       const before = await receiverCounters(viewer);
       out.results.push({ path: `LiveRoom ${name}`, samples: await collect(viewer, null, SAMPLE_SECONDS) });
       if (name === 'p2p') {
@@ -175,7 +285,7 @@ async function run(browser: Browser, server: RunningServer, build: Build): Promi
           jitterBufferTarget: after.target,
         });
       }
-      if (name === 'p2p') p2pCodec = (await viewer.getByTestId('stat-codec').textContent())?.trim() ?? null;
+      if (name === 'p2p') p2pCodec = await receivedVideoCodec(viewer);
       await viewer.context().close();
     }
 
@@ -184,11 +294,14 @@ async function run(browser: Browser, server: RunningServer, build: Build): Promi
     await raw.context().addInitScript(installClockCamera);
     await raw.goto('/#/');
     // The raw pair uses the codec our P2P path negotiated, so the comparison is like for like.
-    const codec = p2pCodec && p2pCodec !== '—' ? p2pCodec : null;
+    const codec = p2pCodec;
     for (let i = 0; i < JOINS + 1; i++) {
       const ms = await raw.evaluate(async ([wanted, likeApp]) => {
-        const w = window as unknown as { __clockStream: () => MediaStream; __readScreen: (s: string) => void; __firstFrameAt: number | null; __rawPcs?: RTCPeerConnection[] };
+        const w = window as unknown as { __clockStream: () => MediaStream; __readScreen: (s: string) => void; __firstFrameAt: number | null; __rawPcs?: RTCPeerConnection[]; __rawTrack?: MediaStreamTrack };
         w.__rawPcs?.forEach((pc) => pc.close());
+        // Each join captures the canvas anew; a capture left running would tax every later join.
+        w.__rawTrack?.stop();
+        w.__rawTrack = w.__clockStream().getVideoTracks()[0]!;
         document.querySelector('#raw-video')?.remove();
         const video = Object.assign(document.createElement('video'), { id: 'raw-video', muted: true, autoplay: true, playsInline: true });
         document.body.append(video);
@@ -198,7 +311,7 @@ async function run(browser: Browser, server: RunningServer, build: Build): Promi
         a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
         b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
         b.ontrack = (e) => (video.srcObject = e.streams[0] ?? new MediaStream([e.track]));
-        const t = a.addTransceiver(w.__clockStream().getVideoTracks()[0]!, { direction: 'sendonly', streams: [new MediaStream()] });
+        const t = a.addTransceiver(w.__rawTrack, { direction: 'sendonly', streams: [new MediaStream()] });
         const caps = RTCRtpSender.getCapabilities('video')!.codecs;
         if (wanted) t.setCodecPreferences([...caps.filter((c) => c.mimeType.toLowerCase() === `video/${wanted.toLowerCase()}`), ...caps.filter((c) => c.mimeType.toLowerCase() !== `video/${wanted.toLowerCase()}`)]);
         w.__firstFrameAt = null;
@@ -236,20 +349,24 @@ function loadAverage(): string {
 async function main(): Promise<void> {
   const browser = await launchChromium();
   const runs = new Map<string, Run[]>(BUILDS.map((b) => [b.name, []]));
-  const servers = new Map<string, RunningServer>();
+  const servers = new Map<string, BenchServer>();
+  const stops: (() => Promise<void>)[] = [];
   try {
-    for (const build of BUILDS) servers.set(build.name, await startServer({ staticDir: build.dir }));
+    const turn = PATHS.includes('turn') ? await startLoopbackTurn() : null;
+    if (turn) stops.push(turn.stop);
+    for (const build of BUILDS) servers.set(build.name, await startBuildServer(build, turn?.turn ?? null));
     for (let round = 0; round < ROUNDS; round++) {
       for (const build of BUILDS) {
         console.log(`round ${round + 1}/${ROUNDS}, build ${build.name}: load average ${loadAverage()}`);
         const r = await run(browser, servers.get(build.name)!, build);
         runs.get(build.name)!.push(r);
-        console.log(`  p50 ${r.results.map((x) => `${x.path.split(' (')[0]} ${pct(x.samples, 50).toFixed(0)}`).join(', ')}; joins p2p ${median(r.joins.p2p)?.toFixed(0)}, relay ${median(r.joins.relay)?.toFixed(0)}`);
+        console.log(`  p50 ${r.results.map((x) => `${x.path.split(' (')[0]} ${pct(x.samples, 50).toFixed(0)}`).join(', ')}; joins ${PATHS.map((p) => `${p} ${median(r.joins[p])?.toFixed(0)}`).join(', ')}`);
       }
     }
   } finally {
     await browser.close();
     for (const s of servers.values()) await s.close();
+    for (const stop of stops) await stop();
   }
 
   for (const build of BUILDS) report(build.name, runs.get(build.name)!);
@@ -260,7 +377,7 @@ async function main(): Promise<void> {
 
 /** All rounds of one build as one run: samples and joins pooled. */
 function merge(runs: Run[]): Run {
-  const out: Run = { results: [], joins: { p2p: [], relay: [], raw: [] }, steps: { p2p: [], relay: [] }, receiver: [] };
+  const out = emptyRun();
   for (const r of runs) {
     out.receiver.push(...r.receiver);
     for (const res of r.results) {
@@ -268,8 +385,8 @@ function merge(runs: Run[]): Run {
       if (into) into.samples.push(...res.samples);
       else out.results.push({ path: res.path, samples: [...res.samples] });
     }
-    for (const k of ['p2p', 'relay', 'raw'] as const) out.joins[k].push(...r.joins[k]);
-    for (const k of ['p2p', 'relay'] as const) out.steps[k].push(...r.steps[k]);
+    for (const k of [...PATHS, 'raw'] as const) out.joins[k].push(...r.joins[k]);
+    for (const k of PATHS) out.steps[k].push(...r.steps[k]);
   }
   return out;
 }
@@ -289,9 +406,9 @@ function report(name: string, runs: Run[]): void {
   console.log(
     `\nP2P receiver per round: ${all.receiver.map((r) => `freezes ${r.freezes}, frames dropped ${r.framesDropped}, jitter buffer ${r.jitterBufferMs.toFixed(1)} ms (target ${r.jitterBufferTarget})`).join('; ')}`,
   );
-  console.log(`\nJoin to first frame, median of ${all.joins.p2p.length} (ms): LiveRoom p2p ${median(all.joins.p2p)?.toFixed(0)}, relay ${median(all.joins.relay)?.toFixed(0)}; raw pair from its first offer ${median(all.joins.raw)?.toFixed(0)}`);
+  console.log(`\nJoin to first frame, median of ${JOINS * runs.length} (ms): ${PATHS.map((p) => `LiveRoom ${p} ${median(all.joins[p])?.toFixed(0)}`).join(', ')}; raw pair from its first offer ${median(all.joins.raw)?.toFixed(0)}`);
   console.log(`  all: ${JSON.stringify(Object.fromEntries(Object.entries(all.joins).map(([k, v]) => [k, v.map((x) => Math.round(x))])))}`);
-  for (const k of ['p2p', 'relay'] as const) {
+  for (const k of PATHS) {
     const names = [...new Set(all.steps[k].flatMap((s) => Object.keys(s)))];
     const rows = names
       .map((n) => ({ n, ms: median(all.steps[k].map((s) => s[n]).filter((x): x is number => x !== undefined)) ?? Number.NaN }))
@@ -300,6 +417,13 @@ function report(name: string, runs: Run[]): void {
     console.log(`\nJoin steps, ${k}: median ms after the click on Enter (${all.steps[k].length} joins)`);
     console.log('| step | ms |\n| --- | --- |');
     for (const r of rows) console.log(`| ${r.n} | ${r.ms.toFixed(0)} |`);
+    // A join three times the median is a failure to explain, not noise: show its steps.
+    const typical = median(all.joins[k]) ?? 0;
+    all.steps[k].forEach((s, i) => {
+      if (all.joins[k][i]! <= 3 * typical) return;
+      const seq = Object.entries(s).filter(([, ms]) => ms > -1_000).sort((a, b) => a[1] - b[1]);
+      console.log(`  outlier, join ${i + 1} (${Math.round(all.joins[k][i]!)} ms): ${seq.map(([n, ms]) => `${n} ${Math.round(ms)}`).join('; ')}`);
+    });
   }
 }
 
