@@ -102,8 +102,9 @@ interface PreparedPeer {
 }
 
 /**
- * The next spare is made this long after one is used, so making it does not
- * compete for the CPU with the new viewer's own connection set-up.
+ * The next spare is made once the viewer that took the last one is connected
+ * (its set-up no longer competes for the CPU), or this long after, whichever
+ * comes first: viewers arriving in a burst each find one ready.
  */
 const SPARE_DELAY_MS = 2_000;
 
@@ -373,7 +374,10 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       abr: new AdaptiveBitrate(this.quality),
     };
     this.links.set(viewerId, link);
-    pc.onconnectionstatechange = () => this.emitViewers();
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'connected' || pc.connectionState === 'failed') this.prepareSpare(0);
+      this.emitViewers();
+    };
     this.enqueue(link, async () => {
       await peer.offered;
       // The spare was offered with the codec most viewers get; this viewer may

@@ -146,8 +146,8 @@ export class ViewSession extends Emitter<ViewEvents> {
     this.statsTimer = setInterval(() => void this.sampleStats(), this.options.statsIntervalMs ?? 1000);
     this.emit('joined', { roomId: joined.room_id, broadcasterId: joined.broadcaster_id });
     if (this.options.forceRelay) void this.useRelay();
-    // The broadcaster's offer is on its way: have the connection (and its
-    // candidate pool) ready for it, rather than make them when it lands.
+    // The broadcaster's offer is on its way: have the connection ready for
+    // it, rather than make it when it lands.
     else this.prepareConnection(joined.broadcaster_id);
   }
 
@@ -356,11 +356,14 @@ export class ViewSession extends Emitter<ViewEvents> {
     this.pc?.close();
     this.pendingCandidates = [];
     this.ladder?.stop();
-    // One pooled candidate set: with max-bundle one ICE transport is all the answer needs.
+    // No iceCandidatePoolSize: with a pooled set, an answer made within ~40 ms of
+    // the connection (the broadcaster's spare offer lands that fast) sometimes
+    // never surfaced a candidate in Chromium 150, and the join waited 5 s for the
+    // ladder (4 of 594 joins; none of 200 without the pool, which was no slower:
+    // docs/BENCHMARKS.md).
     const pc = new RTCPeerConnection({
       iceServers: this.signaling.iceServers,
       bundlePolicy: 'max-bundle',
-      iceCandidatePoolSize: 1,
       ...(this.options.forceTurn ? { iceTransportPolicy: 'relay' as const } : {}),
     });
     this.pc = pc;
