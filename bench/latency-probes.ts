@@ -51,16 +51,19 @@ export function installClockCamera(): void {
 export function installClockReader(): void {
   const w = window as unknown as {
     __lat: number[];
+    /** Each read frame's height, beside its latency: what picture the path carried. */
+    __heights: number[];
     __firstFrameAt: number | null;
     __readScreen: (selector: string) => void;
     __clockBase?: number;
   };
   const INTERVAL = 1000 / 60;
   w.__lat = [];
+  w.__heights = [];
   w.__firstFrameAt = null;
   const scratch = document.createElement('canvas');
   const sctx = scratch.getContext('2d', { willReadFrequently: true })!;
-  const record = (source: HTMLVideoElement | HTMLCanvasElement, width: number, shownAt: number) => {
+  const record = (source: HTMLVideoElement | HTMLCanvasElement, width: number, height: number, shownAt: number) => {
     w.__firstFrameAt ??= performance.now();
     const scale = width / 1280;
     if (!(scale > 0)) return;
@@ -75,7 +78,10 @@ export function installClockReader(): void {
       if (row[x * 4]! > 128) t |= 1 << bit;
     }
     const latency = performance.timeOrigin + shownAt - ((t >>> 0) + (w.__clockBase ?? 0));
-    if (latency > 0 && latency < 5_000) w.__lat.push(latency);
+    if (latency > 0 && latency < 5_000) {
+      w.__lat.push(latency);
+      w.__heights.push(height);
+    }
   };
   // One reader at a time: a second call retires the first loop, so no frame is counted twice.
   let generation = 0;
@@ -91,7 +97,7 @@ export function installClockReader(): void {
       const frames = Number(el.dataset.frames ?? 0);
       if (frames === canvasFrames) return;
       canvasFrames = frames;
-      record(el, el.width, frameStart + INTERVAL);
+      record(el, el.width, el.height, frameStart + INTERVAL);
     };
     const tick = (ts: number) => {
       if (generation !== mine) return;
@@ -100,7 +106,7 @@ export function installClockReader(): void {
         watched.add(el);
         const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
           if (generation !== mine || document.querySelector(selector) !== el) return;
-          record(el, el.videoWidth, meta.expectedDisplayTime);
+          record(el, el.videoWidth, meta.height, meta.expectedDisplayTime);
           el.requestVideoFrameCallback(onFrame);
         };
         el.requestVideoFrameCallback(onFrame);

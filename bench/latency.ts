@@ -34,11 +34,11 @@ const SAMPLE_SECONDS = Number(process.env.LATENCY_SECONDS ?? 10);
 const JOINS = Number(process.env.LATENCY_JOINS ?? 5);
 const ROUNDS = Number(process.env.LATENCY_ROUNDS ?? 1);
 /**
- * LATENCY_RAW=app gives the raw pair the app's sender settings on a clean path (2.5 Mbit/s,
- * maintain-resolution), so both send 720p from the first frame; the default leaves the
- * browser's, which starts small and climbs.
+ * The raw pair gets the app's sender settings on a clean path (2.5 Mbit/s, maintain-resolution),
+ * so both carry 720p from the first frame; LATENCY_RAW=browser leaves the browser's, which here
+ * sends 360p for the whole window (a smaller picture is quicker to encode and decode).
  */
-const RAW_LIKE_APP = process.env.LATENCY_RAW === 'app';
+const RAW_LIKE_APP = process.env.LATENCY_RAW !== 'browser';
 type AppPath = 'p2p' | 'turn' | 'relay';
 /** Which of the app's paths to run (e.g. `relay` alone, for many short A/B rounds); the floor and the raw pair always run. */
 const PATHS = (process.env.LATENCY_PATHS ?? 'p2p,turn,relay').split(',') as AppPath[];
@@ -61,6 +61,8 @@ const NAME_SHIM = 'globalThis.__name = (f) => f;';
 interface Result {
   path: string;
   samples: number[];
+  /** The height of each frame read, in the same order. */
+  heights: number[];
 }
 
 /** One run of every path against one build: glass-to-glass samples, joins, and each join's steps. */
@@ -105,14 +107,18 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 };
 
-async function collect(page: Page, testid: string | null, seconds: number): Promise<number[]> {
+async function collect(page: Page, testid: string | null, seconds: number): Promise<Pick<Result, 'samples' | 'heights'>> {
   await page.evaluate((id) => {
-    const w = window as unknown as { __lat: number[]; __readScreen: (selector: string) => void };
+    const w = window as unknown as { __lat: number[]; __heights: number[]; __readScreen: (selector: string) => void };
     if (id) w.__readScreen(`[data-testid=${id}]`);
     w.__lat = [];
+    w.__heights = [];
   }, testid);
   await page.waitForTimeout(seconds * 1000);
-  return page.evaluate(() => (window as unknown as { __lat: number[] }).__lat);
+  return page.evaluate(() => {
+    const w = window as unknown as { __lat: number[]; __heights: number[] };
+    return { samples: w.__lat, heights: w.__heights };
+  });
 }
 
 /** The viewer page shares the broadcaster's clock base: both read it from the broadcaster. */
@@ -236,7 +242,7 @@ async function run(browser: Browser, server: BenchServer, build: Build): Promise
     const clockBase = await broadcaster.evaluate(() => (window as unknown as { __clockBase: number }).__clockBase);
 
     // Floor: canvas → the broadcaster's own preview.
-    out.results.push({ path: 'floor (canvas → local video)', samples: await collect(broadcaster, 'local-video', SAMPLE_SECONDS / 2) });
+    out.results.push({ path: 'floor (canvas → local video)', ...(await collect(broadcaster, 'local-video', SAMPLE_SECONDS / 2)) });
 
     let p2pCodec: string | null = null; // the raw pair uses it
     for (const name of PATHS) {
@@ -275,7 +281,7 @@ async function run(browser: Browser, server: BenchServer, build: Build): Promise
         if (type !== 'relay') throw new Error(`build ${build.name}: the ?via=turn viewer connected over a ${type} candidate, not TURN`);
       }
       const before = await receiverCounters(viewer);
-      out.results.push({ path: `LiveRoom ${name}`, samples: await collect(viewer, null, SAMPLE_SECONDS) });
+      out.results.push({ path: `LiveRoom ${name}`, ...(await collect(viewer, null, SAMPLE_SECONDS)) });
       if (name === 'p2p') {
         const after = await receiverCounters(viewer);
         out.receiver.push({
@@ -289,38 +295,70 @@ async function run(browser: Browser, server: BenchServer, build: Build): Promise
       await viewer.context().close();
     }
 
-    // Raw pair: the same canvas through two RTCPeerConnections in one page, no app.
-    const raw = await viewerPage(browser, server.httpUrl, clockBase);
-    await raw.context().addInitScript(installClockCamera);
-    await raw.goto('/#/');
+    // Raw pair: the same canvas through two RTCPeerConnections and no app, a sender page and a
+    // receiver page in windows of their own like the app's broadcaster and viewer (a pair in one
+    // page reads its frames on the event loop that paints them, which the app's viewer never
+    // does), signalled through this process: no server.
+    const receiver = await viewerPage(browser, server.httpUrl, clockBase);
+    const sender = await viewerPage(browser, server.httpUrl, clockBase);
+    await sender.addInitScript(installClockCamera);
+    type RawIn = (data: unknown) => void;
+    await sender.exposeFunction('__toPeer', (data: unknown) => receiver.evaluate((d) => (window as unknown as { __rawIn: RawIn }).__rawIn(d), data));
+    await receiver.exposeFunction('__toPeer', (data: unknown) => sender.evaluate((d) => (window as unknown as { __rawIn: RawIn }).__rawIn(d), data));
+    await receiver.goto('/#/');
+    await sender.goto('/#/');
+    // The receiver decodes the time from the sender's canvas, so it needs that canvas' clock base.
+    const rawBase = await sender.evaluate(() => (window as unknown as { __clockBase: number }).__clockBase);
+    await receiver.evaluate((b) => ((window as unknown as { __clockBase: number }).__clockBase = b), rawBase);
     // The raw pair uses the codec our P2P path negotiated, so the comparison is like for like.
     const codec = p2pCodec;
     for (let i = 0; i < JOINS + 1; i++) {
-      const ms = await raw.evaluate(async ([wanted, likeApp]) => {
-        const w = window as unknown as { __clockStream: () => MediaStream; __readScreen: (s: string) => void; __firstFrameAt: number | null; __rawPcs?: RTCPeerConnection[]; __rawTrack?: MediaStreamTrack };
-        w.__rawPcs?.forEach((pc) => pc.close());
-        // Each join captures the canvas anew; a capture left running would tax every later join.
-        w.__rawTrack?.stop();
-        w.__rawTrack = w.__clockStream().getVideoTracks()[0]!;
+      await receiver.evaluate(() => {
+        const w = window as unknown as { __readScreen: (s: string) => void; __firstFrameAt: number | null; __rawPc?: RTCPeerConnection; __toPeer: (d: unknown) => void; __rawIn: (d: { candidate?: RTCIceCandidateInit; offer?: RTCSessionDescriptionInit; answer?: RTCSessionDescriptionInit }) => void };
+        w.__rawPc?.close();
         document.querySelector('#raw-video')?.remove();
         const video = Object.assign(document.createElement('video'), { id: 'raw-video', muted: true, autoplay: true, playsInline: true });
         document.body.append(video);
-        const a = new RTCPeerConnection();
-        const b = new RTCPeerConnection();
-        w.__rawPcs = [a, b];
-        a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
-        b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
-        b.ontrack = (e) => (video.srcObject = e.streams[0] ?? new MediaStream([e.track]));
-        const t = a.addTransceiver(w.__rawTrack, { direction: 'sendonly', streams: [new MediaStream()] });
-        const caps = RTCRtpSender.getCapabilities('video')!.codecs;
-        if (wanted) t.setCodecPreferences([...caps.filter((c) => c.mimeType.toLowerCase() === `video/${wanted.toLowerCase()}`), ...caps.filter((c) => c.mimeType.toLowerCase() !== `video/${wanted.toLowerCase()}`)]);
+        const pc = (w.__rawPc = new RTCPeerConnection());
+        const early: RTCIceCandidateInit[] = [];
+        pc.onicecandidate = (e) => e.candidate && w.__toPeer({ candidate: e.candidate.toJSON() });
+        pc.ontrack = (e) => (video.srcObject = e.streams[0] ?? new MediaStream([e.track]));
+        w.__rawIn = async (data) => {
+          if (w.__rawPc !== pc) return;
+          if (data.candidate) return pc.remoteDescription ? pc.addIceCandidate(data.candidate) : early.push(data.candidate);
+          await pc.setRemoteDescription(data.offer!);
+          for (const c of early.splice(0)) await pc.addIceCandidate(c);
+          await pc.setLocalDescription(await pc.createAnswer());
+          w.__toPeer({ answer: pc.localDescription!.toJSON() });
+        };
         w.__firstFrameAt = null;
         w.__readScreen('#raw-video');
-        const start = performance.now();
-        await a.setLocalDescription(await a.createOffer());
-        await b.setRemoteDescription(a.localDescription!);
-        await b.setLocalDescription(await b.createAnswer());
-        await a.setRemoteDescription(b.localDescription!);
+      });
+      const startedAt = await sender.evaluate(async ([wanted, likeApp]) => {
+        const w = window as unknown as { __clockStream: () => MediaStream; __rawPc?: RTCPeerConnection; __rawTrack?: MediaStreamTrack; __toPeer: (d: unknown) => void; __rawIn: (d: { candidate?: RTCIceCandidateInit; offer?: RTCSessionDescriptionInit; answer?: RTCSessionDescriptionInit }) => void };
+        w.__rawPc?.close();
+        // Each join captures the canvas anew; a capture left running would tax every later join.
+        w.__rawTrack?.stop();
+        w.__rawTrack = w.__clockStream().getVideoTracks()[0]!;
+        const pc = (w.__rawPc = new RTCPeerConnection());
+        const early: RTCIceCandidateInit[] = [];
+        pc.onicecandidate = (e) => e.candidate && w.__toPeer({ candidate: e.candidate.toJSON() });
+        const t = pc.addTransceiver(w.__rawTrack, { direction: 'sendonly', streams: [new MediaStream()] });
+        const caps = RTCRtpSender.getCapabilities('video')!.codecs;
+        if (wanted) t.setCodecPreferences([...caps.filter((c) => c.mimeType.toLowerCase() === `video/${wanted.toLowerCase()}`), ...caps.filter((c) => c.mimeType.toLowerCase() !== `video/${wanted.toLowerCase()}`)]);
+        const answered = new Promise<void>((resolve) => {
+          w.__rawIn = async (data) => {
+            if (w.__rawPc !== pc) return;
+            if (data.candidate) return pc.remoteDescription ? pc.addIceCandidate(data.candidate) : early.push(data.candidate);
+            await pc.setRemoteDescription(data.answer!);
+            for (const c of early.splice(0)) await pc.addIceCandidate(c);
+            resolve();
+          };
+        });
+        const start = performance.timeOrigin + performance.now();
+        await pc.setLocalDescription(await pc.createOffer());
+        w.__toPeer({ offer: pc.localDescription!.toJSON() });
+        await answered;
         if (likeApp) {
           // What the app's sender does on a clean path (src/web/adaptive-bitrate.ts, top level of 720p).
           const params = t.sender.getParameters();
@@ -328,14 +366,16 @@ async function run(browser: Browser, server: BenchServer, build: Build): Promise
           (params as RTCRtpSendParameters & { degradationPreference?: string }).degradationPreference = 'maintain-resolution';
           await t.sender.setParameters(params);
         }
-        while (w.__firstFrameAt === null) await new Promise((r) => setTimeout(r, 5));
-        return w.__firstFrameAt - start;
+        return start;
       }, [codec ?? null, RAW_LIKE_APP] as const);
-      if (i > 0) out.joins.raw.push(ms); // the first includes one-off codec start-up
+      await receiver.waitForFunction(() => (window as unknown as { __firstFrameAt: number | null }).__firstFrameAt !== null, null, { timeout: 30_000 });
+      const shownAt = await receiver.evaluate(() => performance.timeOrigin + (window as unknown as { __firstFrameAt: number }).__firstFrameAt);
+      if (i > 0) out.joins.raw.push(shownAt - startedAt); // the first includes one-off codec start-up
     }
-    await raw.waitForTimeout(3_000);
-    out.results.push({ path: `raw RTCPeerConnection pair (${codec ?? 'default codec'}${RAW_LIKE_APP ? ', app sender settings' : ''})`, samples: await collect(raw, null, SAMPLE_SECONDS) });
-    await raw.context().close();
+    await receiver.waitForTimeout(3_000);
+    out.results.push({ path: `raw RTCPeerConnection pair (${codec ?? 'default codec'}${RAW_LIKE_APP ? '' : ', browser defaults'})`, ...(await collect(receiver, null, SAMPLE_SECONDS)) });
+    await receiver.context().close();
+    await sender.context().close();
   } finally {
     await bctx.close();
   }
@@ -348,6 +388,7 @@ function loadAverage(): string {
 
 async function main(): Promise<void> {
   const browser = await launchChromium();
+  const browserVersion = browser.version();
   const runs = new Map<string, Run[]>(BUILDS.map((b) => [b.name, []]));
   const servers = new Map<string, BenchServer>();
   const stops: (() => Promise<void>)[] = [];
@@ -369,7 +410,7 @@ async function main(): Promise<void> {
     for (const stop of stops) await stop();
   }
 
-  for (const build of BUILDS) report(build.name, runs.get(build.name)!);
+  for (const build of BUILDS) report(build.name, runs.get(build.name)!, browserVersion);
   const last = runs.get(BUILDS[BUILDS.length - 1]!.name)!;
   writeFileSync(path.join(ROOT, 'docs/latency.svg'), plot(merge(last).results));
   console.log(`wrote docs/latency.svg (build ${BUILDS[BUILDS.length - 1]!.name})`);
@@ -382,8 +423,10 @@ function merge(runs: Run[]): Run {
     out.receiver.push(...r.receiver);
     for (const res of r.results) {
       const into = out.results.find((x) => x.path === res.path);
-      if (into) into.samples.push(...res.samples);
-      else out.results.push({ path: res.path, samples: [...res.samples] });
+      if (into) {
+        into.samples.push(...res.samples);
+        into.heights.push(...res.heights);
+      } else out.results.push({ path: res.path, samples: [...res.samples], heights: [...res.heights] });
     }
     for (const k of [...PATHS, 'raw'] as const) out.joins[k].push(...r.joins[k]);
     for (const k of PATHS) out.steps[k].push(...r.steps[k]);
@@ -391,17 +434,17 @@ function merge(runs: Run[]): Run {
   return out;
 }
 
-function report(name: string, runs: Run[]): void {
+function report(name: string, runs: Run[], browserVersion: string): void {
   const all = merge(runs);
   const rawRow = all.results.find((r) => r.path.startsWith('raw'))!;
   const rawP50 = pct(rawRow.samples, 50);
-  console.log(`\n## build ${name}: glass-to-glass, 720p30, Chromium headless, loopback (${runs.length} round(s) × ${SAMPLE_SECONDS} s per path)`);
-  console.log('| path | frames | p50 ms | p95 ms | p50 vs raw | p50 per round |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log(`\n## build ${name}: glass-to-glass, 720p30, Chromium ${browserVersion} headless, loopback (${runs.length} round(s) × ${SAMPLE_SECONDS} s per path)`);
+  console.log('| path | frames | picture (median height) | p50 ms | p95 ms | p50 vs raw | p50 per round |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const r of all.results) {
     const p50 = pct(r.samples, 50);
     const perRound = runs.map((run) => pct(run.results.find((x) => x.path === r.path)?.samples ?? [], 50).toFixed(0)).join(', ');
-    console.log(`| ${r.path} | ${r.samples.length} | ${p50.toFixed(0)} | ${pct(r.samples, 95).toFixed(0)} | ${(p50 / rawP50).toFixed(2)}× | ${perRound} |`);
+    console.log(`| ${r.path} | ${r.samples.length} | ${median(r.heights)?.toFixed(0) ?? '—'}p | ${p50.toFixed(0)} | ${pct(r.samples, 95).toFixed(0)} | ${(p50 / rawP50).toFixed(2)}× | ${perRound} |`);
   }
   console.log(
     `\nP2P receiver per round: ${all.receiver.map((r) => `freezes ${r.freezes}, frames dropped ${r.framesDropped}, jitter buffer ${r.jitterBufferMs.toFixed(1)} ms (target ${r.jitterBufferTarget})`).join('; ')}`,
