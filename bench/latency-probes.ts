@@ -121,9 +121,11 @@ export function installClockReader(): void {
 
 /**
  * Page script: when each step of a join happens (epoch ms, one clock for all
- * pages of the browser): signalling messages sent and received, the peer
- * connection's ICE and DTLS states, the first RTP (the remote track unmutes),
- * the relay socket's first media. Only the first of each name after a reset counts.
+ * pages of the browser): signalling messages sent and received (and an offer or
+ * answer sent with no candidates in it), each peer connection's signalling,
+ * gathering, ICE and DTLS states and its first local candidate, the first RTP
+ * (the remote track unmutes), the relay socket's first media. Only the first of
+ * each name after a reset counts.
  */
 export function installJoinProbe(): void {
   const w = window as unknown as { __marks: Record<string, number>; __mark: (name: string) => void; __pcs: RTCPeerConnection[] };
@@ -160,7 +162,7 @@ export function installJoinProbe(): void {
       this.addEventListener('iceconnectionstatechange', () => {
         if (this.iceConnectionState !== 'new') w.__mark(`ICE ${this.iceConnectionState}`);
       });
-      this.addEventListener('icecandidate', (e) => w.__mark(e.candidate ? 'local candidate' : 'gathering complete'));
+      this.addEventListener('icecandidate', (e) => e.candidate && w.__mark('local candidate'));
       this.addEventListener('icegatheringstatechange', () => w.__mark(`ICE gathering ${this.iceGatheringState}`));
       this.addEventListener('signalingstatechange', () => w.__mark(`signalling ${this.signalingState}`));
       this.addEventListener('connectionstatechange', () => {
