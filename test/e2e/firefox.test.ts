@@ -162,14 +162,17 @@ describe('Firefox and Chromium together', () => {
     await broadcaster.screenshot({ path: path.join(SCREENSHOTS, 'firefox-broadcaster.png'), fullPage: true });
   });
 
-  it('codec per viewer: with the codec capped at H.264, a Chromium viewer gets H.264 and a Firefox viewer (no H.264) the nearest it decodes', async () => {
+  it('codec per viewer: with the codec capped at H.264, a Chromium viewer gets H.264 and a Firefox viewer without H.264 the nearest it decodes', async () => {
     const broadcaster = await openChromium();
     const code = await goLive(broadcaster, '480p', 'topology=p2p&codec=h264');
     const chromiumViewer = await openChromium();
     const firefoxViewer = await openFirefox();
     await watch(chromiumViewer, code);
-    await watch(firefoxViewer, code);
-    expect(await codecCapabilities(firefoxViewer, 'receive')).not.toContain('H264');
+    // Whether Firefox decodes H.264 depends on its version and plugins (ESR 153 here did not,
+    // ESR 140 does): the watch link says it decodes the others only, so the cap's fallback is
+    // what this tests on any Firefox.
+    await firefoxViewer.goto(`/#/watch/${code}?codecs=av1,vp9,vp8`);
+    await waitForFrames(firefoxViewer, 'remote-video', 30_000);
     await expect.poll(() => wireCodec(chromiumViewer, 'inbound'), { timeout: 15_000 }).toBe('H264');
     await expect.poll(() => wireCodec(firefoxViewer, 'inbound'), { timeout: 15_000 }).toBe('VP8');
     console.log('capped at H.264: Chromium viewer h264, Firefox viewer vp8');

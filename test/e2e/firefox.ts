@@ -51,6 +51,10 @@ export async function launchFirefox(extraPrefs: Record<string, unknown> = {}): P
     executablePath: FIREFOX,
     protocol: 'webDriverBiDi',
     headless: true,
+    // The window's size, not page.setViewport: puppeteer's setViewport also sends
+    // emulation.setScreenOrientationOverride, which Firefox ESR 140 does not know.
+    defaultViewport: null,
+    args: ['--window-size=1200,860'],
     extraPrefsFirefox: { ...FIREFOX_PREFS, ...extraPrefs },
   });
 }
@@ -66,7 +70,6 @@ export interface FirefoxPage {
 export async function newFirefoxPage(browser: Browser, baseUrl: string, initScripts: (() => void)[] = []): Promise<FirefoxPage> {
   const context = await browser.createBrowserContext();
   const page = await context.newPage();
-  await page.setViewport({ width: 1200, height: 860 });
   for (const script of initScripts) await page.evaluateOnNewDocument(script);
   page.on('pageerror', (err) => console.error(`[firefox page error] ${err instanceof Error ? err.message : String(err)}`));
   page.on('console', (msg) => {

@@ -104,6 +104,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     show(status, key !== null);
   };
 
+  const relayLabel = () => `relay · ${t('via_server')}`;
   let ladder: LadderStatus | null = null;
   let path: Sample['path'] = null;
   const renderPath = () => {
@@ -125,7 +126,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     connectionType.textContent = !s.path
       ? '—'
       : s.path.type === 'relay'
-        ? `relay · ${t('via_server')}`
+        ? relayLabel()
         : `${s.path.type} · ${s.path.localCandidate} ↔ ${s.path.remoteCandidate} (${s.path.relayProtocol ?? s.path.protocol})`;
     path = s.path;
     renderPath();
@@ -179,6 +180,8 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     s.on('picture', (canvas) => {
       showScreen(canvas);
       video.srcObject = null;
+      // The relay's first frame is on screen: say so now, not at the next stats sample.
+      connectionType.textContent = relayLabel();
     });
     s.on('stats', onStats);
     s.on('quality', onQuality);
