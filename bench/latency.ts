@@ -26,6 +26,7 @@ import { median } from '../src/protocol/stats-math.js';
 import { launchChromium, newPage } from '../test/e2e/browser.js';
 import { startLoopbackTurn } from '../test/helpers/coturn.js';
 import type { TurnConfig } from '../src/server/config.js';
+import { selectedPair } from '../test/helpers/selected-pair.js';
 import { startServer } from '../test/helpers/server.js';
 import { installClockCamera, installClockReader, installJoinProbe } from './latency-probes.js';
 
@@ -159,19 +160,6 @@ async function receivedVideoCodec(page: Page): Promise<string | null> {
   });
 }
 
-/** The local candidate type of the page's connected peer connection ('host', 'relay'…). */
-async function localCandidateType(page: Page): Promise<string | null> {
-  return page.evaluate(async () => {
-    const pc = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((p) => p.connectionState === 'connected').at(-1);
-    if (!pc) return null;
-    const stats = new Map<string, Record<string, unknown>>();
-    (await pc.getStats()).forEach((s: Record<string, unknown>) => stats.set(String(s.id), s));
-    const transport = [...stats.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId);
-    const pair = transport && stats.get(String(transport.selectedCandidatePairId));
-    return pair ? String(stats.get(String(pair.localCandidateId))?.candidateType) : null;
-  });
-}
-
 const emptyRun = (): Run => ({ results: [], joins: { p2p: [], turn: [], relay: [], raw: [] }, steps: { p2p: [], turn: [], relay: [] }, receiver: [] });
 
 const marks = (page: Page) => page.evaluate(() => (window as unknown as { __marks: Record<string, number> }).__marks);
@@ -277,7 +265,7 @@ async function run(browser: Browser, server: BenchServer, build: Build): Promise
       await viewer.waitForTimeout(3_000); // past the ramp-up
       if (name === 'turn') {
         // The figures are TURN's only if the pair is a relay one.
-        const type = await localCandidateType(viewer);
+        const type = (await selectedPair(viewer))?.local.type;
         if (type !== 'relay') throw new Error(`build ${build.name}: the ?via=turn viewer connected over a ${type} candidate, not TURN`);
       }
       const before = await receiverCounters(viewer);

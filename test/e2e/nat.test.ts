@@ -19,6 +19,7 @@ import { selfSignedCertificate } from '../../src/server/tls.js';
 import { goLive, instrumentPeerConnections, videoState, waitForFrames, watch } from './app.js';
 import { CHROMIUM, CHROMIUM_FLAGS, newPage } from './browser.js';
 import { removeStaleTopologies, requireTopologyTools, Topology, waitForOutput } from './netns.js';
+import { selectedPair } from '../helpers/selected-pair.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PUB = '10.77.0.2';
@@ -112,38 +113,6 @@ async function open(host: string, locale = 'en-US'): Promise<Page> {
   await context.addInitScript(instrumentPeerConnections);
   contexts.push(context);
   return page;
-}
-
-interface Candidate {
-  type: string;
-  protocol: string;
-  relayProtocol?: string;
-  address: string;
-}
-
-/** The selected pair of the page's live peer connection, and frames decoded so far. */
-async function selectedPair(page: Page): Promise<{ local: Candidate; remote: Candidate; framesDecoded: number } | null> {
-  return page.evaluate(async () => {
-    const pc = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((p) => p.connectionState === 'connected').at(-1);
-    if (!pc) return null;
-    const stats = new Map<string, Record<string, unknown>>();
-    (await pc.getStats()).forEach((s: Record<string, unknown>) => stats.set(String(s.id), s));
-    const transport = [...stats.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId);
-    const pair = transport && stats.get(String(transport.selectedCandidatePairId));
-    if (!pair) return null;
-    const candidate = (id: unknown) => {
-      const c = stats.get(String(id))!;
-      return {
-        type: String(c.candidateType),
-        protocol: String(c.protocol),
-        ...(c.relayProtocol ? { relayProtocol: String(c.relayProtocol) } : {}),
-        address: String(c.address),
-      };
-    };
-    let framesDecoded = 0;
-    for (const s of stats.values()) if (s.type === 'inbound-rtp' && s.kind === 'video') framesDecoded += Number(s.framesDecoded ?? 0);
-    return { local: candidate(pair.localCandidateId), remote: candidate(pair.remoteCandidateId), framesDecoded };
-  });
 }
 
 interface RungRecord {
