@@ -26,7 +26,7 @@ import { median } from '../src/protocol/stats-math.js';
 import { launchChromium, newPage } from '../test/e2e/browser.js';
 import { startLoopbackTurn } from '../test/helpers/coturn.js';
 import type { TurnConfig } from '../src/server/config.js';
-import { selectedPair } from '../test/helpers/selected-pair.js';
+import { selectedPair, wireCodec } from '../test/helpers/page-stats.js';
 import { startServer } from '../test/helpers/server.js';
 import { installClockCamera, installClockReader, installJoinProbe } from './latency-probes.js';
 
@@ -123,7 +123,7 @@ async function collect(page: Page, testid: string | null, seconds: number): Prom
 }
 
 /** The viewer page shares the broadcaster's clock base: both read it from the broadcaster. */
-async function viewerPage(browser: Browser, base: string, clockBase: number, path: AppPath | 'raw' = 'p2p'): Promise<Page> {
+async function viewerPage(browser: Browser, base: string, clockBase: number, path: AppPath = 'p2p'): Promise<Page> {
   const { context, page } = await newPage(browser, base);
   await context.addInitScript(NAME_SHIM);
   // Builds from before ?via=turn existed take the same path: every connection of the page gathers relay candidates only.
@@ -145,19 +145,6 @@ function forceTurnOnly(): void {
       super.setConfiguration({ ...config, iceTransportPolicy: 'relay' });
     }
   } as typeof RTCPeerConnection;
-}
-
-/** The codec of the page's received video ('AV1', 'VP8'…), from getStats: builds differ in what their panel shows. */
-async function receivedVideoCodec(page: Page): Promise<string | null> {
-  return page.evaluate(async () => {
-    const pc = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((p) => p.connectionState === 'connected').at(-1);
-    if (!pc) return null;
-    const stats = new Map<string, Record<string, unknown>>();
-    (await pc.getStats()).forEach((s: Record<string, unknown>) => stats.set(String(s.id), s));
-    const inbound = [...stats.values()].find((s) => s.type === 'inbound-rtp' && s.kind === 'video' && s.codecId);
-    const mime = inbound ? String(stats.get(String(inbound.codecId))?.mimeType ?? '') : '';
-    return mime ? mime.split('/')[1]!.toUpperCase() : null;
-  });
 }
 
 const emptyRun = (): Run => ({ results: [], joins: { p2p: [], turn: [], relay: [], raw: [] }, steps: { p2p: [], turn: [], relay: [] }, receiver: [] });
@@ -279,7 +266,7 @@ async function run(browser: Browser, server: BenchServer, build: Build): Promise
           jitterBufferTarget: after.target,
         });
       }
-      if (name === 'p2p') p2pCodec = await receivedVideoCodec(viewer);
+      if (name === 'p2p') p2pCodec = await wireCodec(viewer, 'inbound'); // from getStats: builds differ in what their panel shows
       await viewer.context().close();
     }
 
@@ -375,14 +362,13 @@ function loadAverage(): string {
 }
 
 async function main(): Promise<void> {
+  // Before the browser: if coturn cannot start, nothing is left running.
+  const turn = PATHS.includes('turn') ? await startLoopbackTurn() : null;
   const browser = await launchChromium();
   const browserVersion = browser.version();
   const runs = new Map<string, Run[]>(BUILDS.map((b) => [b.name, []]));
   const servers = new Map<string, BenchServer>();
-  const stops: (() => Promise<void>)[] = [];
   try {
-    const turn = PATHS.includes('turn') ? await startLoopbackTurn() : null;
-    if (turn) stops.push(turn.stop);
     for (const build of BUILDS) servers.set(build.name, await startBuildServer(build, turn?.turn ?? null));
     for (let round = 0; round < ROUNDS; round++) {
       for (const build of BUILDS) {
@@ -395,7 +381,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     for (const s of servers.values()) await s.close();
-    for (const stop of stops) await stop();
+    await turn?.stop();
   }
 
   for (const build of BUILDS) report(build.name, runs.get(build.name)!, browserVersion);

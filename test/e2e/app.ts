@@ -217,27 +217,6 @@ export async function audioLevel(page: Page, testid: string): Promise<number> {
   }, testid);
 }
 
-/**
- * The video codec (AV1, VP9, VP8, H264) a page's newest connected peer connection carries
- * frames with, from getStats: outbound on a broadcaster, inbound on a viewer.
- */
-export async function wireCodec(page: Page, direction: 'inbound' | 'outbound'): Promise<string | null> {
-  return page.evaluate(async (dir) => {
-    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.connectionState === 'connected');
-    for (const pc of pcs.reverse()) {
-      const stats = new Map<string, Record<string, unknown>>();
-      (await pc.getStats()).forEach((s: Record<string, unknown> & { id: string }) => stats.set(s.id, s));
-      for (const s of stats.values()) {
-        if (s.type !== `${dir}-rtp` || s.kind !== 'video' || !s.codecId) continue;
-        if (!Number(dir === 'inbound' ? s.framesDecoded : s.framesEncoded)) continue;
-        const mime = stats.get(String(s.codecId))?.mimeType;
-        if (typeof mime === 'string') return mime.replace(/^video\//i, '').toUpperCase();
-      }
-    }
-    return null;
-  }, direction);
-}
-
 /** What a page's browser can send or decode over RTP, by the app's codec names, best first. */
 export async function codecCapabilities(page: Page, side: 'send' | 'receive'): Promise<VideoCodec[]> {
   const mimes = await page.evaluate(

@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { launchChromium, newPage } from './browser.js';
-import { bestShared, codecCapabilities, goLive, instrumentPeerConnections, numberIn, pcCount, waitForFrames, wireCodec } from './app.js';
+import { bestShared, codecCapabilities, goLive, instrumentPeerConnections, numberIn, pcCount, waitForFrames } from './app.js';
+import { wireCodec } from '../helpers/page-stats.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');

@@ -22,8 +22,8 @@ import {
   numberIn,
   waitForFrames,
   watch,
-  wireCodec,
 } from './app.js';
+import { wireCodec } from '../helpers/page-stats.js';
 import { describePath } from '../../src/web/peer-stats.js';
 import { sanitizeSdp } from '../../src/web/sdp.js';
 

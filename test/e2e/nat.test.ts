@@ -19,7 +19,7 @@ import { selfSignedCertificate } from '../../src/server/tls.js';
 import { goLive, instrumentPeerConnections, videoState, waitForFrames, watch } from './app.js';
 import { CHROMIUM, CHROMIUM_FLAGS, newPage } from './browser.js';
 import { removeStaleTopologies, requireTopologyTools, Topology, waitForOutput } from './netns.js';
-import { selectedPair } from '../helpers/selected-pair.js';
+import { selectedPair } from '../helpers/page-stats.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PUB = '10.77.0.2';

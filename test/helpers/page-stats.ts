@@ -1,6 +1,7 @@
-// The selected ICE candidate pair of a page's live peer connection, from its
-// real getStats; the page must record its connections in window.__pcs
-// (instrumentPeerConnections in test/e2e/app.ts, or bench/latency-probes.ts).
+// What a page's live peer connection carries, from its real getStats: the
+// selected ICE candidate pair and the video codec on the wire. The page must
+// record its connections in window.__pcs (instrumentPeerConnections in
+// test/e2e/app.ts, or bench/latency-probes.ts).
 import type { Page } from 'playwright-core';
 
 export interface Candidate {
@@ -33,4 +34,25 @@ export async function selectedPair(page: Page): Promise<{ local: Candidate; remo
     for (const s of stats.values()) if (s.type === 'inbound-rtp' && s.kind === 'video') framesDecoded += Number(s.framesDecoded ?? 0);
     return { local: candidate(pair.localCandidateId), remote: candidate(pair.remoteCandidateId), framesDecoded };
   });
+}
+
+/**
+ * The video codec (AV1, VP9, VP8, H264) a page's newest connected peer connection carries
+ * frames with, from getStats: outbound on a broadcaster, inbound on a viewer.
+ */
+export async function wireCodec(page: Page, direction: 'inbound' | 'outbound'): Promise<string | null> {
+  return page.evaluate(async (dir) => {
+    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.connectionState === 'connected');
+    for (const pc of pcs.reverse()) {
+      const stats = new Map<string, Record<string, unknown>>();
+      (await pc.getStats()).forEach((s: Record<string, unknown> & { id: string }) => stats.set(s.id, s));
+      for (const s of stats.values()) {
+        if (s.type !== `${dir}-rtp` || s.kind !== 'video' || !s.codecId) continue;
+        if (!Number(dir === 'inbound' ? s.framesDecoded : s.framesEncoded)) continue;
+        const mime = stats.get(String(s.codecId))?.mimeType;
+        if (typeof mime === 'string') return mime.replace(/^video\//i, '').toUpperCase();
+      }
+    }
+    return null;
+  }, direction);
 }
