@@ -335,7 +335,7 @@ async function run(browser: Browser, server: BenchServer, build: Build): Promise
         w.__toPeer({ offer: pc.localDescription!.toJSON() });
         await answered;
         if (likeApp) {
-          // What the app's sender does on a clean path (src/web/adaptive-bitrate.ts, top level of 720p).
+          // What the app's sender does on a clean path (src/web/broadcast/adaptive-bitrate.ts, top level of 720p).
           const params = t.sender.getParameters();
           params.encodings.forEach((e) => (e.maxBitrate = 2_500_000));
           (params as RTCRtpSendParameters & { degradationPreference?: string }).degradationPreference = 'maintain-resolution';

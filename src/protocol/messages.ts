@@ -42,10 +42,41 @@ const QualityLevelFields = {
   reason: QualityReason.optional(),
 };
 
+// ---------------------------------------------------------------- forwarded signalling
+
+// What the server passes between a broadcaster and one of its viewers: the
+// client names the target (target_id), the server the sender (from_id), and
+// nothing else changes (forward.ts). One declaration gives both directions.
+// Descriptions and candidates keep every field they came with (loose); a
+// quality level is ours entirely, so unknown fields are dropped.
+function addressed<T extends string, S extends z.ZodRawShape>(type: T, fields: S) {
+  return {
+    client: z.looseObject({ type: z.literal(type), target_id: ClientId, ...fields }),
+    server: z.looseObject({ type: z.literal(type), from_id: ClientId, ...fields }),
+  };
+}
+const forwardedPairs = {
+  offer: addressed('offer', { sdp: SessionDescription('offer') }),
+  answer: addressed('answer', { sdp: SessionDescription('answer') }),
+  ice_candidate: addressed('ice_candidate', { candidate: IceCandidateInit }),
+  // The viewer asks the broadcaster (the offerer) for an ICE restart, with TURN
+  // only on the second rung of the connection ladder.
+  ice_restart: addressed('ice_restart', { ice_transport_policy: IceTransportPolicy }),
+  // Broadcaster → one of its viewers: the adaptive-bitrate level of that viewer's link (only from the broadcaster).
+  quality_level: {
+    client: z.object({ type: z.literal('quality_level'), target_id: ClientId, ...QualityLevelFields }),
+    server: z.object({ type: z.literal('quality_level'), from_id: ClientId, ...QualityLevelFields }),
+  },
+};
+type ForwardedPairs = typeof forwardedPairs;
+
+/** The forwarded schemas as one side sends them. */
+function forwardedAs<D extends 'client' | 'server'>(side: D): { [K in keyof ForwardedPairs]: ForwardedPairs[K][D] } {
+  return Object.fromEntries(Object.entries(forwardedPairs).map(([type, pair]) => [type, pair[side]])) as { [K in keyof ForwardedPairs]: ForwardedPairs[K][D] };
+}
+
 // ---------------------------------------------------------------- client → server
 
-// Forwarded signalling keeps every field it came with (the server removes only
-// target_id and adds from_id), so these schemas are loose.
 /** A room password as the broadcaster typed it; the server keeps only a slow hash of it. */
 const Password = z.string().min(1).max(128);
 
@@ -76,9 +107,7 @@ export const clientSchemas = {
   remove_viewer: z.object({ type: z.literal('remove_viewer'), viewer_id: ClientId }),
   leave_room: z.object({ type: z.literal('leave_room') }),
   end_room: z.object({ type: z.literal('end_room') }),
-  offer: z.looseObject({ type: z.literal('offer'), target_id: ClientId, sdp: SessionDescription('offer') }),
-  answer: z.looseObject({ type: z.literal('answer'), target_id: ClientId, sdp: SessionDescription('answer') }),
-  ice_candidate: z.looseObject({ type: z.literal('ice_candidate'), target_id: ClientId, candidate: IceCandidateInit }),
+  ...forwardedAs('client'),
   // codecs: what the viewer can decode for the relay path, best first (e.g. ["AV1","VP9","VP8","H264"]).
   request_relay: z.object({ type: z.literal('request_relay'), room_id: RoomId, codecs: z.array(VideoCodec).max(8).optional() }),
   // Broadcaster: serve this viewer through the server relay instead of P2P (hybrid topology).
@@ -86,12 +115,6 @@ export const clientSchemas = {
   // Broadcaster: this viewer asked for the server relay, but this browser cannot
   // publish to it (no MediaStreamTrackProcessor, e.g. Firefox); the viewer is told.
   relay_unavailable: z.object({ type: z.literal('relay_unavailable'), viewer_id: ClientId }),
-  // The viewer asks the broadcaster (the offerer) for an ICE restart, here with
-  // TURN only: the second rung of the connection ladder. Forwarded like offer.
-  ice_restart: z.looseObject({ type: z.literal('ice_restart'), target_id: ClientId, ice_transport_policy: IceTransportPolicy }),
-  // Broadcaster → one of its viewers: the adaptive-bitrate level of that viewer's link. Forwarded
-  // like offer (target_id → from_id), but only from the broadcaster; unknown fields are dropped.
-  quality_level: z.object({ type: z.literal('quality_level'), target_id: ClientId, ...QualityLevelFields }),
   // A client's own measurements. Unknown fields are dropped, known ones are typed.
   stats_report: z.object({
     type: z.literal('stats_report'),
@@ -131,6 +154,20 @@ export type IceServer = z.infer<typeof IceServer>;
 // climbs to the next (docs/BENCHMARKS.md has the measurements behind the defaults).
 const IceTimeouts = z.object({ direct_ms: ms, turn_ms: ms });
 export type IceTimeouts = z.infer<typeof IceTimeouts>;
+/** The server's defaults (ICE_DIRECT_TIMEOUT, ICE_TURN_TIMEOUT), and the client's when a server sends none. */
+export const ICE_TIMEOUT_DEFAULTS: Readonly<IceTimeouts> = { direct_ms: 5_000, turn_ms: 8_000 };
+
+/**
+ * Why a room is gone for good: its broadcaster ended it, or did not come back
+ * within the grace period; `taken_over` goes only to a broadcaster whose room
+ * was reclaimed from another connection (a second tab, a reload that overtook
+ * the old socket's close).
+ */
+export const RoomClosedReason = z.enum(['ended', 'broadcaster_timeout', 'taken_over']);
+export type RoomClosedReason = z.infer<typeof RoomClosedReason>;
+/** Why a viewer was put out of a room (`removed`). */
+export const RemovedReason = z.enum(['removed_by_broadcaster']);
+export type RemovedReason = z.infer<typeof RemovedReason>;
 
 export const ErrorCode = z.enum([
   'bad_json',
@@ -158,16 +195,14 @@ export const serverSchemas = {
   }),
   room_created: z.object({ type: z.literal('room_created'), room_id: RoomId, room_token: z.string() }),
   room_joined: z.object({ type: z.literal('room_joined'), room_id: RoomId, broadcaster_id: ClientId }),
-  // Acknowledges leave_room (not in the brief; harmless to clients that ignore it).
+  // Acknowledges leave_room (clients that do not wait for it may ignore it).
   room_left: z.object({ type: z.literal('room_left'), room_id: RoomId }),
   viewer_joined: z.object({ type: z.literal('viewer_joined'), viewer_id: ClientId, codecs: z.array(VideoCodec).optional() }),
   viewer_left: z.object({ type: z.literal('viewer_left'), viewer_id: ClientId }),
   broadcaster_left: z.object({ type: z.literal('broadcaster_left'), room_id: RoomId }),
   broadcaster_returned: z.object({ type: z.literal('broadcaster_returned'), room_id: RoomId, broadcaster_id: ClientId }),
-  room_closed: z.object({ type: z.literal('room_closed'), room_id: RoomId, reason: z.string() }),
-  offer: z.looseObject({ type: z.literal('offer'), from_id: ClientId, sdp: SessionDescription('offer') }),
-  answer: z.looseObject({ type: z.literal('answer'), from_id: ClientId, sdp: SessionDescription('answer') }),
-  ice_candidate: z.looseObject({ type: z.literal('ice_candidate'), from_id: ClientId, candidate: IceCandidateInit }),
+  room_closed: z.object({ type: z.literal('room_closed'), room_id: RoomId, reason: RoomClosedReason }),
+  ...forwardedAs('server'),
   // ticket: opens /relay?role=view&ticket=… for this viewer (single use, short-lived).
   relay_ready: z.object({ type: z.literal('relay_ready'), room_id: RoomId, ticket: z.string().optional() }),
   relay_requested: z.object({ type: z.literal('relay_requested'), viewer_id: ClientId, codecs: z.array(VideoCodec).optional() }),
@@ -175,8 +210,6 @@ export const serverSchemas = {
   use_relay: z.object({ type: z.literal('use_relay'), room_id: RoomId }),
   // The broadcaster's browser cannot publish to the server relay: only P2P or TURN can carry this room.
   relay_unavailable: z.object({ type: z.literal('relay_unavailable'), room_id: RoomId }),
-  ice_restart: z.looseObject({ type: z.literal('ice_restart'), from_id: ClientId, ice_transport_policy: IceTransportPolicy }),
-  quality_level: z.object({ type: z.literal('quality_level'), from_id: ClientId, ...QualityLevelFields }),
   stats_summary: z.object({
     type: z.literal('stats_summary'),
     room_id: RoomId,
@@ -194,7 +227,7 @@ export const serverSchemas = {
   }),
   pong: z.object({ type: z.literal('pong') }),
   // To a viewer the broadcaster removed: it is out of the room and should not rejoin by itself.
-  removed: z.object({ type: z.literal('removed'), room_id: RoomId, reason: z.string() }),
+  removed: z.object({ type: z.literal('removed'), room_id: RoomId, reason: RemovedReason }),
   // The server is shutting down: reconnect after about this long (plus jitter).
   server_going_away: z.object({ type: z.literal('server_going_away'), reconnect_after_ms: z.number().int().min(0) }),
   error: z.object({

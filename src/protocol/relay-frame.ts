@@ -51,18 +51,27 @@ export function encodeRelayFrame(header: RelayFrameHeader, payload: Uint8Array):
 
 const KINDS = new Set<number>(Object.values(FrameKind));
 
+/** The part of the header the server routes by (bytes 0–2): read without allocating a view. */
+export interface RelayFrameRoute {
+  kind: FrameKind;
+  keyframe: boolean;
+  layer: number;
+}
+
+/** Kind, keyframe flag and temporal layer, or null when the frame is not a version-1 relay frame. */
+export function routeOfRelayFrame(frame: Uint8Array): RelayFrameRoute | null {
+  if (frame.byteLength < RELAY_HEADER_BYTES || frame[0] !== RELAY_FRAME_VERSION || !KINDS.has(frame[1]!)) return null;
+  const flags = frame[2]!;
+  return { kind: frame[1] as FrameKind, keyframe: (flags & 1) === 1, layer: (flags >> 4) & 3 };
+}
+
 /** The header of a frame, or null when it is not a version-1 relay frame. */
 export function decodeRelayHeader(frame: Uint8Array): RelayFrameHeader | null {
-  if (frame.byteLength < RELAY_HEADER_BYTES) return null;
+  const route = routeOfRelayFrame(frame);
+  if (!route) return null;
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (view.getUint8(0) !== RELAY_FRAME_VERSION) return null;
-  const kind = view.getUint8(1);
-  if (!KINDS.has(kind)) return null;
-  const flags = view.getUint8(2);
   return {
-    kind: kind as FrameKind,
-    keyframe: (flags & 1) === 1,
-    layer: (flags >> 4) & 3,
+    ...route,
     stream: view.getUint8(3),
     timestampUs: Number(view.getBigInt64(4)),
     durationUs: view.getUint32(12),

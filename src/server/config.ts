@@ -3,6 +3,7 @@
 // message that names it, instead of failing later in a request.
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { ICE_TIMEOUT_DEFAULTS } from '../protocol/messages.js';
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay.js';
 import { readFileSync } from 'node:fs';
 
@@ -93,9 +94,6 @@ export const DEFAULT_STUN_URLS = [
   'stun:stun.stunprotocol.org:3478',
 ];
 
-export const DEFAULT_DIRECT_TIMEOUT_MS = 5_000;
-export const DEFAULT_TURN_TIMEOUT_MS = 8_000;
-
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/server/config.js and src/server/config.ts both sit two levels under the root. */
 const DEFAULT_STATIC_DIR = path.resolve(here, '../../dist/web');
@@ -108,7 +106,7 @@ export function defaultConfig(): Config {
     turn: { urls: [], ttlSeconds: 3600 },
     // Measured in docs/BENCHMARKS.md: a direct or TURN path connects well within these on a
     // slow machine; the margin covers a phone on a congested network.
-    iceTimeouts: { direct_ms: DEFAULT_DIRECT_TIMEOUT_MS, turn_ms: DEFAULT_TURN_TIMEOUT_MS },
+    iceTimeouts: { ...ICE_TIMEOUT_DEFAULTS },
     tls: { selfSigned: false, dir: path.resolve('.liveroom') },
     roomGraceMs: 60_000,
     statsIntervalMs: 1_000,
@@ -157,7 +155,7 @@ const SETTINGS: { env: string; flag: string; help: string; apply: (c: Config, v:
   { env: 'MESSAGE_BURST', flag: '--message-burst', help: 'burst of messages per connection (200)', apply: (c, v) => (c.limits.messageBurst = int(v, 'MESSAGE_BURST', 1, 1_000_000)) },
   { env: 'ROOM_SECRET', flag: '--room-secret', help: 'secret that room tokens are derived from (random per start)', apply: (c, v) => (c.roomSecret = v || undefined) },
   { env: 'STATIC_DIR', flag: '--static-dir', help: 'directory of the built web app (dist/web)', apply: (c, v) => (c.staticDir = path.resolve(nonEmpty(v, 'static dir'))) },
-  // Abuse limits and operations (issue 6).
+  // Abuse limits and operations.
   { env: 'MAX_ROOMS_PER_IP', flag: '--max-rooms-per-ip', help: 'rooms one client IP may hold (20)', apply: (c, v) => (c.limits.maxRoomsPerIp = int(v, 'MAX_ROOMS_PER_IP', 1, 1_000_000)) },
   { env: 'MAX_CONNECTIONS_PER_IP', flag: '--max-connections-per-ip', help: 'signalling connections from one client IP (200)', apply: (c, v) => (c.limits.maxConnectionsPerIp = int(v, 'MAX_CONNECTIONS_PER_IP', 1, 10_000_000)) },
   { env: 'FAILED_JOINS_PER_MINUTE', flag: '--failed-joins-per-minute', help: 'failed joins per client IP per minute (20)', apply: (c, v) => (c.limits.failedJoinsPerMinute = int(v, 'FAILED_JOINS_PER_MINUTE', 1, 1_000_000)) },

@@ -18,55 +18,18 @@ export interface MetricsSources {
 
 export class ServerMetrics {
   readonly registry = new Registry();
-  readonly messages = new Counter({
-    name: 'liveroom_messages_total',
-    help: 'Signalling messages received, by type ("invalid" for frames that did not parse)',
-    labelNames: ['type'] as const,
-    registers: [this.registry],
-  });
-  readonly errors = new Counter({
-    name: 'liveroom_errors_total',
-    help: 'error answers sent to clients, by code',
-    labelNames: ['code'] as const,
-    registers: [this.registry],
-  });
-  readonly refused = new Counter({
-    name: 'liveroom_refused_connections_total',
-    help: 'WebSocket upgrades refused, by reason',
-    labelNames: ['reason'] as const,
-    registers: [this.registry],
-  });
+  readonly messages = this.counter('liveroom_messages_total', 'Signalling messages received, by type ("invalid" for frames that did not parse)', 'type');
+  readonly errors = this.counter('liveroom_errors_total', 'error answers sent to clients, by code', 'code');
+  readonly refused = this.counter('liveroom_refused_connections_total', 'WebSocket upgrades refused, by reason', 'reason');
   /** Media bytes through the server relay; the relay increments it. */
-  readonly relayBytes = new Counter({
-    name: 'liveroom_relay_bytes_total',
-    help: 'Media bytes forwarded by the server relay, by direction (in, out)',
-    labelNames: ['direction'] as const,
-    registers: [this.registry],
-  });
-  readonly turnCredentials = new Counter({
-    name: 'liveroom_turn_credentials_issued_total',
-    help: 'TURN credentials handed out (welcome and /api/ice-servers)',
-    registers: [this.registry],
-  });
+  readonly relayBytes = this.counter('liveroom_relay_bytes_total', 'Media bytes forwarded by the server relay, by direction (in, out)', 'direction');
+  readonly turnCredentials = this.counter('liveroom_turn_credentials_issued_total', 'TURN credentials handed out (welcome and /api/ice-servers)');
 
   constructor(sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry });
-    new Gauge({
-      name: 'liveroom_connections',
-      help: 'Open signalling WebSocket connections',
-      registers: [this.registry],
-      collect() {
-        this.set(sources.connections());
-      },
-    });
-    new Gauge({
-      name: 'liveroom_rooms',
-      help: 'Rooms, live or waiting for their broadcaster',
-      registers: [this.registry],
-      collect() {
-        this.set(sources.rooms());
-      },
-    });
+    this.gauge('liveroom_connections', 'Open signalling WebSocket connections', () => sources.connections());
+    this.gauge('liveroom_rooms', 'Rooms, live or waiting for their broadcaster', () => sources.rooms());
+    this.gauge('liveroom_draining', '1 while the server is shutting down and refuses new connections', () => (sources.draining() ? 1 : 0));
     new Gauge({
       name: 'liveroom_viewers',
       help: 'Viewers in rooms, by the connection path they report',
@@ -76,12 +39,20 @@ export class ServerMetrics {
         for (const [path, n] of Object.entries(sources.viewersByPath())) this.set({ path }, n);
       },
     });
+  }
+
+  private counter<L extends string>(name: string, help: string, ...labelNames: L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** A gauge read at scrape time. */
+  private gauge(name: string, help: string, read: () => number): void {
     new Gauge({
-      name: 'liveroom_draining',
-      help: '1 while the server is shutting down and refuses new connections',
+      name,
+      help,
       registers: [this.registry],
       collect() {
-        this.set(sources.draining() ? 1 : 0);
+        this.set(read());
       },
     });
   }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { FrameKind, RELAY_FRAME_VERSION, RELAY_HEADER_BYTES, type RelayControl } from '../protocol/relay-frame.js';
+import { FrameKind, routeOfRelayFrame, type RelayControl } from '../protocol/relay-frame.js';
 import type { ServerMetrics } from './metrics.js';
 import type { RoomRegistry } from './rooms.js';
 
@@ -74,7 +74,7 @@ export interface FrameArrival {
   /** Bytes sent to it and not yet acknowledged (or still buffered here). */
   backlogBytes: number;
   now: number;
-  kind: number | undefined;
+  kind: FrameKind;
   keyframe: boolean;
   layer: number;
 }
@@ -109,8 +109,6 @@ class RelayViewer implements ViewerPacing {
   waitingForKeyframe = true;
   maxLayer = TOP_LAYER;
   stalledSince = 0;
-  framesSent = 0;
-  framesDropped = 0;
   bytesSent = 0;
   /** Total bytes the viewer says it has received; -1 until its first acknowledgement. */
   bytesAcked = -1;
@@ -321,14 +319,13 @@ export class RelayHub {
   }
 
   private publish(stream: RelayStream, frame: Buffer): void {
-    if (frame.length < RELAY_HEADER_BYTES || frame[0] !== RELAY_FRAME_VERSION) return;
+    const route = routeOfRelayFrame(frame);
+    if (!route) return;
     this.counters.bytesIn += frame.length;
     this.metrics?.relayBytes.inc({ direction: 'in' }, frame.length);
     const now = Date.now();
     stream.measure(frame.length, now);
-    const kind = frame[1];
-    const keyframe = (frame[2]! & 1) === 1;
-    const layer = (frame[2]! >> 4) & 3;
+    const { kind, keyframe, layer } = route;
     if (kind === FrameKind.videoConfig) {
       stream.videoConfig = frame;
       stream.gop = [];
@@ -338,8 +335,6 @@ export class RelayHub {
       stream.audioConfig = frame;
     } else if (kind === FrameKind.video) {
       this.keepInGop(stream, frame, keyframe);
-    } else if (kind !== FrameKind.audio) {
-      return;
     }
     for (const viewer of stream.viewers.values()) this.deliver(stream, viewer, frame, { now, kind, keyframe, layer });
   }
@@ -368,21 +363,15 @@ export class RelayHub {
     if (action === 'cut_off') return this.cutOff(stream, viewer);
     if (viewer.waitingForKeyframe && !wasWaiting) this.requestKeyframe(stream);
     if (action === 'send') this.send(viewer, frame, f.now);
-    else this.drop(viewer);
+    else this.counters.framesDropped++;
   }
 
   private send(viewer: RelayViewer, frame: Buffer, now = Date.now()): void {
     if (viewer.socket.readyState !== viewer.socket.OPEN) return;
     viewer.socket.send(frame, { binary: true });
-    viewer.framesSent++;
     viewer.sent(frame.length, now);
     this.counters.bytesOut += frame.length;
     this.metrics?.relayBytes.inc({ direction: 'out' }, frame.length);
-  }
-
-  private drop(viewer: RelayViewer): void {
-    viewer.framesDropped++;
-    this.counters.framesDropped++;
   }
 
   private cutOff(stream: RelayStream, viewer: RelayViewer): void {

@@ -1,7 +1,7 @@
 // One room: its broadcaster (or the wait for it to come back), its viewers, and
 // their latest measurements. A Room sends the membership notifications itself so
 // that every path that changes membership tells the same people the same thing.
-import type { ServerMessage, StatsReport, StatsSummary, VideoCodec } from '../protocol/messages.js';
+import type { RoomClosedReason, ServerMessage, StatsReport, StatsSummary, VideoCodec } from '../protocol/messages.js';
 import type { PasswordHash } from './password.js';
 import { summarize } from './stats.js';
 
@@ -110,7 +110,7 @@ export class Room {
   }
 
   /** The room is gone for good: everyone still in it is told why and let go. */
-  close(reason: string): void {
+  close(reason: RoomClosedReason): void {
     if (this.closed) return;
     this.closed = true;
     this.clearGrace();

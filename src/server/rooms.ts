@@ -5,6 +5,7 @@
 // ROOM_SECRET set, across a restart), while the nonce keeps the token of an
 // ended room from taking over a later room that drew the same id.
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import type { RoomClosedReason } from '../protocol/messages.js';
 import type { PasswordHash } from './password.js';
 import { Room, type Member } from './room.js';
 
@@ -86,7 +87,7 @@ export class RoomRegistry {
     room.detachBroadcaster(this.graceMs, () => this.close(room, 'broadcaster_timeout'));
   }
 
-  close(room: Room, reason: string): void {
+  close(room: Room, reason: RoomClosedReason): void {
     room.close(reason);
     if (this.rooms.get(room.id) !== room) return;
     this.rooms.delete(room.id);

@@ -3,7 +3,7 @@
 import './styles.css';
 // First, before any module builds a zod schema (see zod-setup.ts).
 import './zod-setup.js';
-import { currentLang, setLang } from './i18n.js';
+import { currentLang, setLang } from './ui/i18n.js';
 import { renderBroadcastPage } from './ui/broadcast-page.js';
 import { h } from './ui/dom.js';
 import { renderHomePage } from './ui/home-page.js';

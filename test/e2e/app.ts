@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { VideoCodec } from '../../src/protocol/messages.js';
-import { codecsIn, VIDEO_CODEC_ORDER } from '../../src/web/codecs.js';
+import { codecsIn, VIDEO_CODEC_ORDER } from '../../src/web/rtc/codecs.js';
 
 /** Records every RTCPeerConnection a page creates, so tests can read getStats and count reconnections. */
 export function instrumentPeerConnections(): void {

@@ -2,8 +2,8 @@
 // and server: video and audio arrive, the controls work while live, and every
 // failure a person can run into is explained on the page.
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { screenshotPath } from './screenshots.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { launchChromium, newPage } from './browser.js';
@@ -24,7 +24,6 @@ import {
 } from './app.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
 
 let server: RunningServer;
 let browser: Browser;
@@ -45,7 +44,6 @@ async function closeAll(): Promise<void> {
 beforeAll(async () => {
   server = await startServer({ staticDir: path.join(ROOT, 'dist/web'), roomGraceMs: 20_000 });
   browser = await launchChromium();
-  mkdirSync(SCREENSHOTS, { recursive: true });
 });
 
 // A test that fails midway must not leave cameras open for the next one:
@@ -87,8 +85,8 @@ describe('live broadcast', () => {
     const rooms = (await (await fetch(`${server.httpUrl}/api/rooms`)).json()) as { rooms: { room_id: string; viewer_count: number }[] };
     expect(rooms.rooms.find((r) => r.room_id === code)?.viewer_count).toBe(3);
 
-    await broadcaster.screenshot({ path: path.join(SCREENSHOTS, 'broadcaster.png') });
-    await viewers[0]!.screenshot({ path: path.join(SCREENSHOTS, 'viewer.png') });
+    await broadcaster.screenshot({ path: screenshotPath('broadcaster.png') });
+    await viewers[0]!.screenshot({ path: screenshotPath('viewer.png') });
 
     // A viewer leaves: everyone's count drops.
     await viewers[2]!.close();
@@ -186,7 +184,7 @@ describe('what people are told', () => {
     await viewer.goto('/#/watch/000002');
     await expect.poll(() => viewer.getByTestId('error-message').textContent(), { timeout: 10_000 }).toContain('找不到这个直播间');
     expect(await viewer.getByTestId('join').textContent()).toContain('进入直播间');
-    await viewer.screenshot({ path: path.join(SCREENSHOTS, 'unknown-room-zh.png') });
+    await viewer.screenshot({ path: screenshotPath('unknown-room-zh.png') });
   });
 
   it('a mistyped code', async () => {
@@ -232,6 +230,6 @@ describe('what people are told', () => {
     await page.getByTestId('language').click();
     expect(await page.getByTestId('start-broadcast').textContent()).toContain('开始直播');
     expect(await page.getByTestId('watch-broadcast').textContent()).toContain('观看直播');
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'home-zh.png') });
+    await page.screenshot({ path: screenshotPath('home-zh.png') });
   });
 });

@@ -4,6 +4,7 @@
 // runs out of CPU steps down. The codec is read from getStats on both ends.
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { screenshotPath } from './screenshots.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { launchChromium, newPage } from './browser.js';
@@ -11,7 +12,6 @@ import { bestShared, codecCapabilities, goLive, instrumentPeerConnections, numbe
 import { wireCodec } from '../helpers/page-stats.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
 
 let server: RunningServer;
 let browser: Browser;
@@ -171,10 +171,10 @@ describe('codec per viewer', () => {
 
     // Both panels with a few seconds of chart, for the docs; the viewer also as a phone shows it.
     await viewer.waitForTimeout(6_000);
-    await broadcaster.locator('.stats-panel').screenshot({ path: path.join(SCREENSHOTS, 'stats-broadcaster.png') });
-    await viewer.locator('.stats-panel').screenshot({ path: path.join(SCREENSHOTS, 'stats-viewer.png') });
+    await broadcaster.locator('.stats-panel').screenshot({ path: screenshotPath('stats-broadcaster.png') });
+    await viewer.locator('.stats-panel').screenshot({ path: screenshotPath('stats-viewer.png') });
     await viewer.setViewportSize({ width: 390, height: 844 });
     await viewer.waitForTimeout(1_200);
-    await viewer.screenshot({ path: path.join(SCREENSHOTS, 'viewer-phone.png'), fullPage: true });
+    await viewer.screenshot({ path: screenshotPath('viewer-phone.png'), fullPage: true });
   });
 });

@@ -4,8 +4,8 @@
 // audio, negotiate the best video codec both browsers have, and show the stats
 // panel's figures on the Firefox page.
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { screenshotPath } from './screenshots.js';
 import type { Browser as ChromiumBrowser, BrowserContext, Page } from 'playwright-core';
 import type { Browser as FirefoxBrowser, BrowserContext as FirefoxContext } from 'puppeteer-core';
 import { startServer, type RunningServer } from '../helpers/server.js';
@@ -24,11 +24,10 @@ import {
   watch,
 } from './app.js';
 import { wireCodec } from '../helpers/page-stats.js';
-import { describePath } from '../../src/web/peer-stats.js';
-import { sanitizeSdp } from '../../src/web/sdp.js';
+import { describePath } from '../../src/web/rtc/stats-sampler.js';
+import { sanitizeSdp } from '../../src/web/rtc/sdp.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
 
 let server: RunningServer;
 let chromium: ChromiumBrowser;
@@ -64,7 +63,7 @@ async function openFirefox(): Promise<Page> {
 }
 
 /**
- * The connection path from a page's real getStats, read by src/web/peer-stats.ts
+ * The connection path from a page's real getStats, read by src/web/rtc/stats-sampler.ts
  * twice: as the browser reports it, and without transport.selectedCandidatePairId
  * (older Firefox has none; Firefox 153 does), so the fallback to the pair marked
  * selected/nominated is checked on real Firefox stats.
@@ -124,7 +123,6 @@ async function expectStatsPanel(page: Page, viewers: number, path: 'p2p' | 'turn
 beforeAll(async () => {
   server = await startServer({ staticDir: path.join(ROOT, 'dist/web') });
   [chromium, firefox] = await Promise.all([launchChromium(), launchFirefox()]);
-  mkdirSync(SCREENSHOTS, { recursive: true });
 });
 
 // Fake devices are shared by every page of a browser: close a test's pages before the next.
@@ -147,7 +145,7 @@ describe('Firefox and Chromium together', () => {
 
     await expectStatsPanel(viewer, 1, 'p2p');
     await checkPathFallback(viewer);
-    await viewer.screenshot({ path: path.join(SCREENSHOTS, 'firefox-viewer.png'), fullPage: true });
+    await viewer.screenshot({ path: screenshotPath('firefox-viewer.png'), fullPage: true });
   });
 
   it('a Chromium viewer plays a Firefox broadcast: video, audio, the best shared codec, and the stats panel', async () => {
@@ -159,7 +157,7 @@ describe('Firefox and Chromium together', () => {
     await expectStatsPanel(broadcaster, 1, 'p2p');
     await checkPathFallback(broadcaster);
     await expectStatsPanel(viewer, 1, 'p2p');
-    await broadcaster.screenshot({ path: path.join(SCREENSHOTS, 'firefox-broadcaster.png'), fullPage: true });
+    await broadcaster.screenshot({ path: screenshotPath('firefox-broadcaster.png'), fullPage: true });
   });
 
   it('codec per viewer: with the codec capped at H.264, a Chromium viewer gets H.264 and a Firefox viewer without H.264 the nearest it decodes', async () => {

@@ -2,7 +2,7 @@
 // out on viewer_joined before anything else, from a spare peer connection that
 // is replaced but never multiplied; the viewer's connection exists before the
 // offer lands, without a candidate pool (see prepareConnection in
-// src/web/view-session.ts); the viewer's receivers carry the jitter-buffer target.
+// src/web/watch/session.ts); the viewer's receivers carry the jitter-buffer target.
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -10,7 +10,7 @@ import { TestClient, joinRoom } from '../helpers/client.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { launchChromium, newPage } from './browser.js';
 import { goLive, instrumentPeerConnections, waitForFrames } from './app.js';
-import { JITTER_BUFFER_TARGET_MS } from '../../src/web/view-session.js';
+import { JITTER_BUFFER_TARGET_MS } from '../../src/web/watch/session.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 let server: RunningServer;

@@ -50,7 +50,7 @@ describe('room password', () => {
     b!.send({ type: 'create_room', password: 'again', private: true });
     const { room_id, room_token } = await b!.next('room_created');
     // Forget the room as a restart would (the token stays valid: same secret).
-    srv.server.rooms.close(srv.server.rooms.get(room_id)!, 'test_forget');
+    srv.server.rooms.close(srv.server.rooms.get(room_id)!, 'broadcaster_timeout');
     const b2 = await pool.connect();
     b2.send({ type: 'create_room', room_id, room_token, password: 'again', private: true });
     await b2.next('room_created');

@@ -1,15 +1,29 @@
 // The broadcaster's page: preview, device and quality choice, then the room
 // code, the share link, live statistics and the viewers' connections.
-import { BroadcastSession, type BroadcastStats, type RoomCredentials, type Topology, type ViewerInfo } from '../broadcast-session.js';
-import { parseCodecList, VIDEO_CODEC_ORDER } from '../codecs.js';
-import { t, translate } from '../i18n.js';
-import { classifyMediaError, isQuality, listDevices, QUALITIES, type Quality } from '../media.js';
-import { SignalingClient } from '../signaling.js';
+import { BroadcastSession, type BroadcastEndReason, type BroadcastErrorCode, type RoomCredentials } from '../broadcast/session.js';
+import type { BroadcastStats, ViewerInfo } from '../broadcast/stats.js';
+import type { Topology } from '../broadcast/topology.js';
+import { parseCodecList, VIDEO_CODEC_ORDER } from '../rtc/codecs.js';
+import { t, translate, type MessageKey } from './i18n.js';
+import { classifyMediaError, isQuality, listDevices, QUALITIES, type Quality } from '../broadcast/media.js';
+import { SignallingClient } from '../signalling/client.js';
 import { formatBitrate, h, orDash, show } from './dom.js';
 import { showError, describeServerError } from './errors.js';
 import { StatsPanel } from './stats-panel.js';
 
 const STORAGE_KEY = 'liveroom.broadcast';
+
+const ENDED: Record<BroadcastEndReason, MessageKey> = {
+  ended: 'broadcast_ended',
+  broadcaster_timeout: 'reason_broadcaster_timeout',
+  taken_over: 'reason_taken_over',
+};
+
+/** What the person broadcasting is told; null: for the console only (a relay encoder hiccup retries by itself). */
+const ERRORS: Record<BroadcastErrorCode, MessageKey | null> = {
+  relay_publish_unsupported: 'relay_publish_unsupported',
+  relay_publish_failed: null,
+};
 
 interface Saved extends RoomCredentials {
   quality: Quality;
@@ -42,7 +56,7 @@ function topologyFrom(params: URLSearchParams): { topology?: Topology; maxP2P?: 
  * P2P viewers; `?codec=vp8` caps the codec (the codec menu does the same).
  */
 export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams): () => void {
-  const signaling = new SignalingClient();
+  const signalling = new SignallingClient();
   const saved = loadSaved();
   let session: BroadcastSession | null = null;
 
@@ -159,7 +173,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
 
   async function openPreview(): Promise<void> {
     const quality = qualitySelect.value as Quality;
-    session = new BroadcastSession(signaling, {
+    session = new BroadcastSession(signalling, {
       quality,
       ...topologyFrom(params),
       codec: parseCodecList(codecSelect.value)?.[0] ?? null,
@@ -167,7 +181,9 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
       ...(saved ? { resume: saved } : {}),
     });
     session.on('preview', (stream) => {
-      preview.srcObject = stream;
+      // The same stream comes again after a device or size change, its tracks swapped in place:
+      // assigning it again would reload the element and blank the preview for a moment.
+      if (preview.srcObject !== stream) preview.srcObject = stream;
     });
     wireSession(session);
     try {
@@ -204,9 +220,9 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
       viewerCount.textContent = String(m.viewer_count);
     });
     s.on('stats', (stats) => renderStats(stats));
-    // Only this one is for the person broadcasting (Firefox cannot feed the server relay).
     s.on('error', (e) => {
-      if (e.code === 'relay_publish_unsupported') fail(t('relay_publish_unsupported'));
+      const key = ERRORS[e.code];
+      if (key) fail(t(key));
     });
     s.on('viewers', (viewers) => renderViewers(viewers));
     s.on('connection', (state) => {
@@ -217,8 +233,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
       sessionStorage.removeItem(STORAGE_KEY);
       show(livePanel, false);
       roomCode.textContent = '';
-      const key = reason === 'ended' ? 'broadcast_ended' : reason === 'broadcaster_timeout' ? 'reason_broadcaster_timeout' : 'reason_server_shutdown';
-      fail(t(key));
+      fail(t(ENDED[reason]));
     });
   }
 
@@ -244,7 +259,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
   function viewerPath(v: ViewerInfo): string {
     const connected = v.state === 'connected';
     if (v.path && connected) {
-      const transport = v.path.type === 'turn' ? (v.path.relayProtocol ?? v.path.protocol) : v.path.protocol;
+      const transport = v.path.type === 'turn' ? (v.path.turnProtocol ?? v.path.protocol) : v.path.protocol;
       return `${v.path.type} (${v.path.localCandidate}/${transport})`;
     }
     if (v.rung === 'relay') return `relay · ${t('path_relay')}`;
@@ -328,6 +343,6 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
 
   return () => {
     if (session?.room) session.end();
-    signaling.close();
+    signalling.close();
   };
 }

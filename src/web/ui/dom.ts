@@ -1,5 +1,5 @@
 // A tiny element builder: enough to keep page code declarative without a framework.
-import { translate, type MessageKey, type Params } from '../i18n.js';
+import { translate, type MessageKey, type Params } from './i18n.js';
 
 type Child = Node | string | null | undefined | false;
 export interface Props {

@@ -1,5 +1,5 @@
 // Turning server error codes into sentences people understand.
-import { t, type MessageKey } from '../i18n.js';
+import { t, type MessageKey } from './i18n.js';
 
 const SENTENCES: Partial<Record<string, MessageKey>> = {
   room_not_found: 'err_room_not_found',

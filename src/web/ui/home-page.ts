@@ -1,5 +1,5 @@
 // The front page: the two ways in, and the public broadcasts live right now.
-import { t } from '../i18n.js';
+import { t } from './i18n.js';
 import { h } from './dom.js';
 
 interface PublicRoom {

@@ -1,8 +1,8 @@
 // 网络诊断 / Network test: runs the connectivity checks and says in plain
 // words what works from this device.
-import { runConnectivityChecks, type CheckResult } from '../connectivity-check.js';
-import { t, translate } from '../i18n.js';
-import { SignalingClient } from '../signaling.js';
+import { runConnectivityChecks, type CheckResult } from '../rtc/connectivity-check.js';
+import { t, translate } from './i18n.js';
+import { SignallingClient } from '../signalling/client.js';
 import { h } from './dom.js';
 
 function title(r: CheckResult): string {
@@ -35,7 +35,7 @@ export function summarize(results: CheckResult[]): string {
 const ORDER = { signalling: 0, stun: 1, turn: 2 };
 
 export function renderNetworkTestPage(root: HTMLElement): () => void {
-  const signaling = new SignalingClient();
+  const signalling = new SignallingClient();
   const list = h('ul', { class: 'checks', testid: 'network-checks' });
   const summary = h('p', { class: 'summary', testid: 'network-summary', attrs: { 'aria-live': 'polite' } });
   const rerun = h('button', { testid: 'network-rerun', text: 'net_rerun' });
@@ -51,7 +51,7 @@ export function renderNetworkTestPage(root: HTMLElement): () => void {
     list.replaceChildren();
     translate(summary, 'net_running');
     const results: CheckResult[] = [];
-    await runConnectivityChecks(signaling, (r) => {
+    await runConnectivityChecks(signalling, (r) => {
       if (mine !== run) return;
       results.push(r);
       results.sort((a, b) => ORDER[a.kind] - ORDER[b.kind] || a.url.localeCompare(b.url));
@@ -78,6 +78,6 @@ export function renderNetworkTestPage(root: HTMLElement): () => void {
   void start();
   return () => {
     run++;
-    signaling.close();
+    signalling.close();
   };
 }

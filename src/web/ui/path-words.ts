@@ -1,10 +1,10 @@
 // The connection path in words: which rung of the ladder the viewer is on, and
 // why the rungs before it were left ("direct connection blocked by the
 // network → TURN relay over TCP").
-import type { RungRecord } from '../connection-ladder.js';
-import { t } from '../i18n.js';
-import type { PathInfo } from '../peer-stats.js';
-import type { LadderStatus } from '../view-session.js';
+import type { RungRecord } from '../watch/connection-ladder.js';
+import { t } from './i18n.js';
+import type { PathInfo } from '../rtc/stats-sampler.js';
+import type { LadderStatus } from '../watch/session.js';
 
 function whyLeft(record: RungRecord, next: RungRecord | undefined): string | null {
   const s = next ? Math.round((next.startedMs - record.startedMs) / 1000) : 0;
@@ -33,7 +33,7 @@ export function describeLadder(status: LadderStatus, path: PathInfo | null): str
   else if (path?.type === 'turn') {
     // ICE chose a relay pair on the first rung: the direct pairs did not work.
     if (!steps.length) steps.push(t('why_direct_skipped'));
-    now = t('path_turn', { protocol: (path.relayProtocol ?? path.protocol).toUpperCase() });
+    now = t('path_turn', { protocol: (path.turnProtocol ?? path.protocol).toUpperCase() });
   } else now = path ? t('path_p2p') : t('path_trying_direct');
   const connectedMs = status.connected ? history.at(-1)?.connectedMs : undefined;
   const tail = connectedMs !== undefined ? ` (${t('connected_in', { ms: connectedMs })})` : '';

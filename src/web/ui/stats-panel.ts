@@ -1,7 +1,7 @@
 // The collapsible statistics panel both pages share: labelled figures and two
 // charts over the last minute — bitrate against the network's estimate, and
 // frame rate with the round trip (the two things that show a bad network first).
-import { t, type MessageKey } from '../i18n.js';
+import { t, type MessageKey } from './i18n.js';
 import { LineChart } from './chart.js';
 import { h } from './dom.js';
 

@@ -1,20 +1,27 @@
 // The viewer's page: a code to type (or one from the link), then the live
 // picture with its connection, bitrate and the room's viewer count.
-import { parseCodecList } from '../codecs.js';
-import { t, translate, type MessageKey } from '../i18n.js';
-import type { Sample } from '../peer-stats.js';
-import { SignalingClient } from '../signaling.js';
-import { ViewSession, type LadderStatus, type QualityLevel, type ViewState } from '../view-session.js';
+import { parseCodecList } from '../rtc/codecs.js';
+import { t, translate, type MessageKey } from './i18n.js';
+import type { Sample } from '../rtc/stats-sampler.js';
+import { SignallingClient } from '../signalling/client.js';
+import type { RoomClosedReason } from '../../protocol/messages.js';
+import { ViewSession, type LadderStatus, type QualityLevel, type ViewErrorCode, type ViewState } from '../watch/session.js';
 import { formatBitrate, h, orDash, show } from './dom.js';
 import { describeServerError, showError } from './errors.js';
 import { describeLadder } from './path-words.js';
 import { StatsPanel } from './stats-panel.js';
 
-const REASONS: Record<string, MessageKey> = {
+/** Why watching ended, for the reasons a viewer is sent (`taken_over` goes only to a broadcaster). */
+const ENDED: Record<Exclude<RoomClosedReason, 'taken_over'> | 'removed', MessageKey> = {
   ended: 'reason_ended',
   broadcaster_timeout: 'reason_broadcaster_timeout',
-  server_shutdown: 'reason_server_shutdown',
   removed: 'reason_removed',
+};
+
+const ERRORS: Record<ViewErrorCode, MessageKey> = {
+  relay_unsupported: 'relay_unsupported',
+  relay_unavailable: 'relay_unavailable',
+  no_common_codec: 'no_common_codec',
 };
 
 /**
@@ -22,7 +29,7 @@ const REASONS: Record<string, MessageKey> = {
  * decodes only those codecs over RTP (to try the broadcaster's codec choice).
  */
 export function renderWatchPage(root: HTMLElement, initialCode: string | null, params: URLSearchParams): () => void {
-  const signaling = new SignalingClient();
+  const signalling = new SignallingClient();
   let session: ViewSession | null = null;
 
   const input = h('input', {
@@ -127,7 +134,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       ? '—'
       : s.path.type === 'relay'
         ? relayLabel()
-        : `${s.path.type} · ${s.path.localCandidate} ↔ ${s.path.remoteCandidate} (${s.path.relayProtocol ?? s.path.protocol})`;
+        : `${s.path.type} · ${s.path.localCandidate} ↔ ${s.path.remoteCandidate} (${s.path.turnProtocol ?? s.path.protocol})`;
     path = s.path;
     renderPath();
     panel.set('network_speed', formatBitrate(s.availableBitrate));
@@ -163,7 +170,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     }
     session?.leave();
     const jb = params.get('jb');
-    const s = new ViewSession(signaling, {
+    const s = new ViewSession(signalling, {
       forceRelay: params.get('via') === 'relay',
       forceTurn: params.get('via') === 'turn',
       codecs: parseCodecList(params.get('codecs')),
@@ -197,11 +204,9 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       if (state === 'reconnecting') showError(error, t('reconnecting'));
       else show(error, false);
     });
-    s.on('error', (e) =>
-      showError(error, e.code === 'relay_unsupported' || e.code === 'relay_unavailable' || e.code === 'no_common_codec' ? t(e.code) : t('err_generic', { message: e.message })),
-    );
+    s.on('error', (e) => showError(error, e.code in ERRORS ? t(ERRORS[e.code as ViewErrorCode]) : t('err_generic', { message: e.message })));
     s.on('closed', ({ reason }) => {
-      showError(error, t(REASONS[reason] ?? 'state_closed'));
+      showError(error, t(reason in ENDED ? ENDED[reason as keyof typeof ENDED] : 'state_closed'));
       video.srcObject = null;
       showScreen(video);
     });
@@ -252,7 +257,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
   // Open the signalling socket now, not on Enter: the join then costs one
   // round trip instead of a WebSocket handshake plus one. A failure here is
   // reported by the join itself.
-  signaling.connect().catch(() => undefined);
+  signalling.connect().catch(() => undefined);
 
   if (initialCode) {
     input.value = initialCode;
@@ -263,6 +268,6 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
 
   return () => {
     session?.leave();
-    signaling.close();
+    signalling.close();
   };
 }
