@@ -71,6 +71,11 @@ export async function newFirefoxPage(browser: Browser, baseUrl: string, initScri
   const context = await browser.createBrowserContext();
   const page = await context.newPage();
   for (const script of initScripts) await page.evaluateOnNewDocument(script);
+  // Firefox ESR 140 (not 153) logs one 'Permission denied to access property "length"' error, with no
+  // stack and outside the page's own realm (no window error or unhandledrejection sees it), on some
+  // new pages that have any preload script at all: `window.__x = 1` alone does it, no preload script
+  // never does (measured with a bare puppeteer page). It comes from the browser's handling of BiDi
+  // script.addPreloadScript, not from the app or these scripts.
   page.on('pageerror', (err) => console.error(`[firefox page error] ${err instanceof Error ? err.message : String(err)}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warn') console.error(`[firefox console ${msg.type()}] ${msg.text()}`);
