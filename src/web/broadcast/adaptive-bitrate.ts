@@ -27,6 +27,19 @@ const RUNGS: readonly { height: number; kbps: number }[] = [
   { height: 180, kbps: 150 },
 ];
 
+/**
+ * What a link may carry at a level, put on the connection as the viewer's video b=AS: the
+ * video cap × LINK_FACTOR + LINK_AUDIO_KBPS. maxBitrate bounds only the encoder: after loss,
+ * Chromium's congestion controller pads the link with RTX up to its estimate (as WebRTC's
+ * loss-based "increase using padding" state does), measured 1–2 Mbit/s to a viewer at the
+ * 150 kbit/s level under 10 % loss, 4 Mbit/s just after it (docs/BENCHMARKS.md). The factor
+ * leaves room for video's packet headers and retransmissions (~10 % each at 180p under 10 %
+ * loss) and keeps the controller's video share of an estimate at the cap (headroom 0.85) above
+ * the level; the addend is Opus with its headers (~50 kbit/s on the wire, measured).
+ */
+const LINK_FACTOR = 1.2;
+const LINK_AUDIO_KBPS = 64;
+
 export interface AbrLevel {
   /** 0 is the preset's own level (the ceiling); count - 1 the floor. */
   index: number;
@@ -36,6 +49,8 @@ export interface AbrLevel {
   /** The sender's maxBitrate, bit/s. */
   maxBitrate: number;
   scaleResolutionDownBy: number;
+  /** The most the whole link (audio, video, retransmissions, padding) may carry at this level, bit/s. */
+  linkBitrate: number;
 }
 
 export type AbrReason = 'start' | 'preset' | 'loss' | 'rtt' | 'bandwidth' | 'recovered';
@@ -97,6 +112,11 @@ export interface AbrTuning {
   estimateWindowMs: number;
   /** Window (ms) for the lowest RTT. */
   rttWindowMs: number;
+  /**
+   * An estimate at this share of the level's link cap or more has reached it: as much room for
+   * the next level as the estimate can show (unless the estimate brought the link down).
+   */
+  atCap: number;
 }
 
 export const DEFAULT_TUNING: AbrTuning = {
@@ -117,6 +137,7 @@ export const DEFAULT_TUNING: AbrTuning = {
   estimateDrop: 0.7,
   estimateWindowMs: 10_000,
   rttWindowMs: 30_000,
+  atCap: 0.9,
 };
 
 /** The levels of a preset, best first. */
@@ -130,6 +151,7 @@ export function levelsFor(quality: Quality): AbrLevel[] {
     height: r.height,
     maxBitrate: r.kbps * 1000,
     scaleResolutionDownBy: Math.round((preset.height / r.height) * 100) / 100,
+    linkBitrate: Math.round(r.kbps * LINK_FACTOR + LINK_AUDIO_KBPS) * 1000,
   }));
 }
 
@@ -145,6 +167,8 @@ export class AdaptiveBitrate {
   private rttBad = 0;
   private bandwidthBad = 0;
   private failedUps = 0;
+  /** The last step down was for the estimate: the path itself was short, which an estimate held at the link cap cannot disprove. */
+  private estimateBound = false;
   private rtts: { at: number; rtt: number }[] = [];
   private estimates: { at: number; kbps: number }[] = [];
   readonly tuning: AbrTuning;
@@ -163,6 +187,7 @@ export class AdaptiveBitrate {
     this.levels = levelsFor(quality);
     this.index = 0;
     this.failedUps = 0;
+    this.estimateBound = false;
     this.lossBad = this.rttBad = this.bandwidthBad = 0;
     this.cleanSince = null;
     this.lastUpAt = Number.NEGATIVE_INFINITY;
@@ -214,8 +239,13 @@ export class AdaptiveBitrate {
     if (this.lastChangeAt === this.lastUpAt && s.at - this.lastUpAt >= t.forgetMs) this.failedUps = 0;
     // When the estimate already has room for the next level up, half the wait: the climb back
     // after a cap is lifted then takes seconds, not half a minute. Failed steps up still double it.
+    // The link cap keeps the estimate under the next level, so an estimate at the cap counts as
+    // room too, unless the estimate is what brought the link down: under a path's own limit just
+    // above the cap (a 500 kbit/s bucket at the 300 kbit/s level) it sits at the cap as well.
     const next = this.levels[this.index - 1];
-    const vouched = next !== undefined && videoBudget !== undefined && videoBudget >= next.maxBitrate / 1000;
+    const atCap = this.estimateBound ? Infinity : (this.level.linkBitrate / 1000) * t.atCap;
+    const room = next === undefined ? Infinity : Math.min(next.maxBitrate / 1000 / t.headroom, atCap);
+    const vouched = warm && s.availableBitrate !== undefined && s.availableBitrate >= room;
     const hold = Math.min(t.upHoldMaxMs, (vouched ? t.upHoldMs / 2 : t.upHoldMs) * 2 ** this.failedUps);
     if (this.index > 0 && s.at - Math.max(this.cleanSince, this.lastChangeAt) >= hold) {
       this.lastUpAt = s.at;
@@ -233,6 +263,7 @@ export class AdaptiveBitrate {
     const index = Math.min(this.levels.length - 1, Math.max(0, to));
     if (index === this.index) return { level: this.level, changed: false };
     if (index > this.index && at - this.lastUpAt <= this.tuning.probeWindowMs) this.failedUps++;
+    if (index > this.index) this.estimateBound = reason === 'bandwidth';
     this.index = index;
     this.lastChangeAt = at;
     this.cleanSince = null;
@@ -253,13 +284,16 @@ export class AdaptiveBitrate {
     return sent === undefined || sent >= videoBudget * this.tuning.saturation;
   }
 
-  /** Highest estimate in the recent window, before this sample. */
+  /**
+   * Highest estimate in the recent window, before this sample, as far as this level's link cap
+   * lets it reach: the estimate falling to a lower level's cap is no sign of a shrinking path.
+   */
   private peakAvailable(s: AbrSample): number | null {
     const cutoff = s.at - this.tuning.estimateWindowMs;
     this.estimates = this.estimates.filter((e) => e.at >= cutoff);
     const peak = this.estimates.reduce<number | null>((max, e) => (max === null || e.kbps > max ? e.kbps : max), null);
     if (s.availableBitrate !== undefined) this.estimates.push({ at: s.at, kbps: s.availableBitrate });
-    return peak;
+    return peak === null ? null : Math.min(peak, this.level.linkBitrate / 1000);
   }
 
   /** Lowest RTT in the recent window: the path's RTT without queueing. */

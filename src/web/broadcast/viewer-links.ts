@@ -9,7 +9,7 @@ import { PeerLink } from '../rtc/peer-link.js';
 import { signalMessage } from '../signalling/peer-signal.js';
 import type { Sample } from '../rtc/stats-sampler.js';
 import type { Rung } from '../watch/connection-ladder.js';
-import { AdaptiveBitrate, applyLevel, levelMessage, type AbrReason } from './adaptive-bitrate.js';
+import { AdaptiveBitrate, applyLevel as withLevel, levelMessage, type AbrReason } from './adaptive-bitrate.js';
 import type { TrackKind } from './capture.js';
 import type { CodecPolicy } from './codec-policy.js';
 import { PRESETS, type Quality } from './media.js';
@@ -74,6 +74,8 @@ export class ViewerLinks {
     this.links.set(viewerId, link);
     const { peer } = link;
     peer.on('signal', (s) => this.ctx.send(signalMessage(s, viewerId)));
+    // The first level's cap rides on the viewer's answer.
+    void peer.setBandwidthCap(link.abr.level.linkBitrate / 1000);
     peer.on('state', (state) => {
       if (state === 'connected' || state === 'failed') this.prepareSpare(0);
       this.ctx.changed();
@@ -100,10 +102,7 @@ export class ViewerLinks {
     const link = this.links.get(viewerId);
     if (!link) return;
     void link.peer.acceptAnswer(sdp);
-    void link.peer.run(async () => {
-      await this.applyBitrate(link);
-      this.sendLevel(link, 'start');
-    });
+    void this.applyLevel(link, 'start');
   }
 
   onCandidate(viewerId: string, candidate: RTCIceCandidateInit): void {
@@ -124,15 +123,12 @@ export class ViewerLinks {
     await Promise.all(peers.map((p) => p.sender(kind)?.replaceTrack(track)));
   }
 
-  /** A new preset is a new ceiling: every link starts again at its top level, in its queue so it never interleaves with the adaptive bitrate's own setParameters. */
+  /** A new preset is a new ceiling: every link starts again at its top level. */
   async setQuality(quality: Quality): Promise<void> {
     await Promise.all(
       [...this.links.values()].map((link) => {
         link.abr.setQuality(quality);
-        return link.peer.run(async () => {
-          await this.applyBitrate(link);
-          this.sendLevel(link, 'preset');
-        });
+        return this.applyLevel(link, 'preset');
       }),
     );
   }
@@ -213,12 +209,20 @@ export class ViewerLinks {
     return true;
   }
 
-  private async applyBitrate(link: ViewerLink): Promise<void> {
-    const sender = link.peer.sender('video');
-    if (!sender) return;
-    const params = sender.getParameters();
-    if (!params.encodings?.length) return;
-    await sender.setParameters(applyLevel(params, link.abr.level));
+  /**
+   * Put the link's level on it — the encoder's bitrate and size, and the cap on
+   * the whole link — then tell the viewer. In the link's queue, so it never
+   * interleaves with a negotiation or with another level.
+   */
+  private async applyLevel(link: ViewerLink, reason: AbrReason): Promise<void> {
+    const level = link.abr.level;
+    void link.peer.run(async () => {
+      const sender = link.peer.sender('video');
+      const params = sender?.getParameters();
+      if (sender && params?.encodings?.length) await sender.setParameters(withLevel(params, level));
+    });
+    await link.peer.setBandwidthCap(level.linkBitrate / 1000);
+    this.sendLevel(link, reason);
   }
 
   /** Feed the link's sample to its adaptive bitrate; apply and announce a new level. */
@@ -232,11 +236,7 @@ export class ViewerLinks {
       sentBitrate: s.videoBitrate,
       qualityLimitation: s.qualityLimitation,
     });
-    if (!d.changed) return;
-    void link.peer.run(async () => {
-      await this.applyBitrate(link);
-      this.sendLevel(link, d.reason ?? 'start');
-    });
+    if (d.changed) void this.applyLevel(link, d.reason ?? 'start');
   }
 
   private sendLevel(link: ViewerLink, reason: AbrReason): void {

@@ -9,7 +9,7 @@
 // a queue; a renegotiation asked for while an offer is out waits for its answer
 // (offers never cross), and requests made meanwhile merge into one offer.
 import { Emitter } from '../emitter.js';
-import { sanitizeSdp } from './sdp.js';
+import { sanitizeSdp, withVideoBandwidth } from './sdp.js';
 import { StatsSampler, type Sample } from './stats-sampler.js';
 
 /** An ICE candidate in the wire form of ice_candidate.candidate. */
@@ -66,6 +66,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   /** A renegotiation asked for while an offer was out. */
   private deferred: { iceRestart: boolean } | null = null;
   private answerTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The most the whole connection may carry, kbit/s (setBandwidthCap); null: no cap of ours. */
+  private capKbps: number | null = null;
   private closed = false;
 
   constructor(private readonly options: PeerLinkOptions) {
@@ -149,7 +151,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   /** The other side's answer to our offer; a renegotiation that waited for it goes out next. */
   acceptAnswer(sdp: string): Promise<void> {
     return this.run(async () => {
-      await this.pc.setRemoteDescription({ type: 'answer', sdp: sanitizeSdp(sdp) });
+      await this.pc.setRemoteDescription({ type: 'answer', sdp: this.capped(sanitizeSdp(sdp)) });
       this.answered();
       await this.flushEarlyCandidates();
       const waiting = this.deferred;
@@ -174,6 +176,35 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       this.emit('signal', { type: 'answer', sdp: answer });
       return answer;
     }).then((answer) => answer ?? null);
+  }
+
+  /**
+   * Cap what this side sends on the whole connection — media, retransmissions
+   * and the congestion controller's padding and probes — at `kbps`. An
+   * encoder's maxBitrate bounds only the encoder: under loss Chromium pads the
+   * link up to its own estimate with old packets sent again (10 % loss at a
+   * 150 kbit/s level carried up to 2 Mbit/s, measured: docs/BENCHMARKS.md).
+   * Chromium takes a remote answer's video b=AS as the transport's maximum,
+   * so the cap goes on the other side's answer: set again now on a fresh
+   * local offer that is never sent (nothing changes for the other side), and
+   * on every answer after. For the offering side only.
+   */
+  setBandwidthCap(kbps: number): Promise<void> {
+    this.capKbps = kbps;
+    return this.run(async () => {
+      const answer = this.pc.remoteDescription;
+      if (this.pc.signalingState !== 'stable' || answer?.type !== 'answer') return;
+      const sdp = this.capped(answer.sdp);
+      if (sdp === answer.sdp) return;
+      await this.pc.setLocalDescription(await this.pc.createOffer());
+      try {
+        await this.pc.setRemoteDescription({ type: 'answer', sdp });
+      } catch (err) {
+        // Back to the last negotiated state, so the next real offer starts from 'stable'.
+        await this.pc.setLocalDescription({ type: 'rollback' });
+        throw err;
+      }
+    }).then(() => undefined);
   }
 
   /**
@@ -239,6 +270,10 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.announced = true;
     this.awaitingAnswer = true;
     this.emit('signal', { type: 'offer', sdp: sanitizeSdp(local.sdp) });
+  }
+
+  private capped(answer: string): string {
+    return this.capKbps === null ? answer : withVideoBandwidth(answer, this.capKbps);
   }
 
   private answered(): void {

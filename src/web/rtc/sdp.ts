@@ -1,6 +1,7 @@
 // SDP repairs for differences between browser engines. Applied to every
 // description this app sends and to every one it receives, so each side
-// copes with the other's quirks whatever version the other side runs.
+// copes with the other's quirks whatever version the other side runs. And the
+// broadcaster's one edit of an answer: the link's bandwidth cap.
 
 /**
  * Drop codec attribute lines that belong to no codec of their media section.
@@ -86,4 +87,27 @@ export function videoRejected(sdp: string): boolean {
 /** The session id of an SDP's o= line: the same for every offer of one RTCPeerConnection. */
 export function sdpSessionId(sdp: string): string | null {
   return /^o=\S+ (\d+) /m.exec(sdp)?.[1] ?? null;
+}
+
+/**
+ * The description with every video section's bandwidth set to `kbps`: one
+ * `b=AS` line in place of any `b=` lines there. Chromium takes a remote
+ * description's video b=AS as the transport's max bitrate: the most its
+ * congestion control sends on the whole connection, padding and probes
+ * included (measured: availableOutgoingBitrate stays at it).
+ */
+export function withVideoBandwidth(sdp: string, kbps: number): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const sections = sdp.split(/\r?\n(?=m=)/);
+  return sections
+    .map((section) => {
+      if (!section.startsWith('m=video')) return section;
+      const lines = section.split(/\r?\n/).filter((l) => !l.startsWith('b='));
+      // RFC 8866 order: m=, i=, c=, then b=.
+      let at = 1;
+      while (at < lines.length && /^[ic]=/.test(lines[at]!)) at++;
+      lines.splice(at, 0, `b=AS:${Math.round(kbps)}`);
+      return lines.join(eol);
+    })
+    .join(eol);
 }

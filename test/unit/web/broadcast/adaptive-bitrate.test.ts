@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AdaptiveBitrate, levelsFor, type AbrDecision, type AbrSample } from '../../../../src/web/broadcast/adaptive-bitrate.js';
+import { AdaptiveBitrate, DEFAULT_TUNING, levelsFor, type AbrDecision, type AbrSample } from '../../../../src/web/broadcast/adaptive-bitrate.js';
 
 const CLEAN: Omit<AbrSample, 'at'> = { loss: 0, rtt: 20, availableBitrate: 3_000 };
 
@@ -25,6 +25,14 @@ describe('levelsFor', () => {
     expect(levelsFor('480p').every((x) => x.maxBitrate <= 1_000_000)).toBe(true);
     expect(levelsFor('1080p')[0]).toMatchObject({ height: 1080, maxBitrate: 4_500_000 });
     expect(levelsFor('480p')[1]!.scaleResolutionDownBy).toBeCloseTo(480 / 360, 2);
+  });
+
+  it("caps each level's whole link a little above its video bitrate: 1.2 × maxBitrate + 64 kbit/s", () => {
+    expect(levelsFor('720p').map((l) => l.linkBitrate)).toEqual([3_064_000, 1_984_000, 1_264_000, 784_000, 424_000, 244_000]);
+    // An estimate at the cap leaves video (85 % of it) at least its level: the cap alone is never a shortage.
+    for (const l of [...levelsFor('480p'), ...levelsFor('720p'), ...levelsFor('1080p')]) {
+      expect(l.linkBitrate * DEFAULT_TUNING.headroom).toBeGreaterThan(l.maxBitrate);
+    }
   });
 });
 
@@ -113,6 +121,43 @@ describe('AdaptiveBitrate', () => {
       ds.push(abr.update({ at: s * 1000, loss: 0, rtt: s % 2 ? 120 : 10, availableBitrate: available, sentBitrate: available * 0.6 }));
     }
     expect(changes(ds)).toEqual([]);
+  });
+
+  it("an estimate held under a lower level's link cap after a step down is no shrinking path", () => {
+    const abr = new AdaptiveBitrate('720p');
+    run(abr, 0, 10, CLEAN);
+    expect(changes(run(abr, 10, 3, { ...CLEAN, loss: 10 }))).toEqual(['1:loss']);
+    // The loss stops; the estimate now sits at 80 % of level 1's link cap (1,984 kbit/s): far under
+    // the 3,000 of a few seconds ago, but that was the cap coming down, not the path.
+    expect(changes(run(abr, 13, 3, { loss: 0, rtt: 20, availableBitrate: 1_984 * 0.8, sentBitrate: 700 }))).toEqual([]);
+  });
+
+  it("an estimate at the level's link cap (the most it can show) counts as room for the next level", () => {
+    const capped = new AdaptiveBitrate('720p');
+    const unknown = new AdaptiveBitrate('720p');
+    for (const abr of [capped, unknown]) {
+      run(abr, 0, 10, CLEAN);
+      run(abr, 10, 30, { ...CLEAN, loss: 20 });
+    }
+    const topAfter = (abr: AdaptiveBitrate, sample: () => Omit<AbrSample, 'at'>) => {
+      for (let s = 0; s < 60; s++) if (abr.update({ at: (40 + s) * 1000, ...sample() }).level.index === 0) return s;
+      return Number.NaN;
+    };
+    const cappedTop = topAfter(capped, () => ({ loss: 0, rtt: 20, availableBitrate: capped.level.linkBitrate / 1000 }));
+    const unknownTop = topAfter(unknown, () => ({ loss: 0, rtt: 20 }));
+    expect(cappedTop).toBeGreaterThan(0);
+    expect(unknownTop).toBeGreaterThan(cappedTop * 1.6);
+  });
+
+  it('after a step down for the estimate, an estimate at the link cap is no room: the plain wait', () => {
+    const abr = new AdaptiveBitrate('720p');
+    run(abr, 0, 10, CLEAN);
+    expect(changes(run(abr, 10, 3, { ...CLEAN, availableBitrate: 450 }))).toEqual(['4:bandwidth']);
+    // A path limit just above the cap (a 500 kbit/s bucket): the estimate sits at level 4's link
+    // cap, 424 kbit/s, on a clean path. Up after upHoldMs (4 s from the first clean sample, at 12 s), not half of it.
+    const ds = run(abr, 13, 4, { loss: 0, rtt: 20, availableBitrate: 424, sentBitrate: 230 });
+    expect(changes(ds)).toEqual(['3:recovered']);
+    expect(ds.findIndex((d) => d.changed)).toBe(3);
   });
 
   it('ignores a low estimate in the first seconds (the congestion controller is still probing)', () => {

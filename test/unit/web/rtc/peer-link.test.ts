@@ -112,6 +112,26 @@ describe('PeerLink as the offerer (the broadcaster)', () => {
     expect(pc.signalingState).toBe('have-local-offer');
   });
 
+  it('a bandwidth cap goes on the answer: set again at once without sending anything, and on every later answer', async () => {
+    const { peer, pc, signals } = link();
+    const videoAnswer = (bw = '') => `v=0\r\no=- 77 1 IN IP4 127.0.0.1\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n${bw}a=mid:1\r\n`;
+    await peer.sendOffer();
+    await peer.acceptAnswer(videoAnswer('b=AS:9000\r\n'));
+    expect(pc.remoteDescription!.sdp).toContain('b=AS:9000');
+    await peer.setBandwidthCap(244);
+    expect(pc.remoteDescription!.sdp).toMatch(/m=video [^\n]*\r\nc=IN IP4 0.0.0.0\r\nb=AS:244\r\na=mid:1/);
+    expect(pc.remoteDescription!.sdp).not.toContain('b=AS:9000');
+    expect(pc.signalingState).toBe('stable');
+    expect(kinds(signals)).toEqual(['offer']);
+    // The same cap again changes nothing; a renegotiation's answer comes capped.
+    const before = pc.log.length;
+    await peer.setBandwidthCap(244);
+    expect(pc.log.length).toBe(before);
+    await peer.renegotiate();
+    await peer.acceptAnswer(videoAnswer());
+    expect(pc.remoteDescription!.sdp).toContain('b=AS:244');
+  });
+
   it('after close, failing steps are quiet', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const { peer } = link();

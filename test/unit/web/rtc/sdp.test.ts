@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sanitizeSdp, videoRejected } from '../../../../src/web/rtc/sdp.js';
+import { sanitizeSdp, videoRejected, withVideoBandwidth } from '../../../../src/web/rtc/sdp.js';
 
 const fixture = (name: string) => readFileSync(path.join(import.meta.dirname, 'fixtures', name), 'utf8');
 const FIREFOX_OFFER = fixture('firefox-offer-vp8-only.sdp');
@@ -97,5 +97,25 @@ describe('videoRejected', () => {
   it('is false for a description whose video is on, or that has no video', () => {
     expect(videoRejected(FIREFOX_OFFER)).toBe(false);
     expect(videoRejected('v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\n')).toBe(false);
+  });
+});
+
+describe('withVideoBandwidth', () => {
+  it('puts one b=AS after c= in the video section only, replacing any b= there, keeping the line endings', () => {
+    const capped = withVideoBandwidth(FIREFOX_OFFER, 244);
+    const [audio, video] = sections(capped);
+    expect(audio!.lines.some((l) => l.startsWith('b='))).toBe(false);
+    expect(video!.lines.slice(0, 3)).toEqual(['m=video 9 UDP/TLS/RTP/SAVPF 120 124 123 122 119', 'c=IN IP4 0.0.0.0', 'b=AS:244']);
+    expect(capped.split('\r\n').length).toBe(FIREFOX_OFFER.split('\r\n').length + 1);
+    // Again with another value: still one line, the new one; the same value changes nothing.
+    const again = withVideoBandwidth(capped, 3064);
+    expect(sections(again)[1]!.lines.filter((l) => l.startsWith('b='))).toEqual(['b=AS:3064']);
+    expect(withVideoBandwidth(again, 3064)).toBe(again);
+    expect(withVideoBandwidth(again, 244)).toBe(capped);
+  });
+
+  it('without a c= line, goes right after m= (and i=)', () => {
+    const sdp = ['v=0', 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'i=camera', 'b=TIAS:500000', 'a=rtpmap:96 VP8/90000', ''].join('\n');
+    expect(withVideoBandwidth(sdp, 150.4)).toBe(['v=0', 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'i=camera', 'b=AS:150', 'a=rtpmap:96 VP8/90000', ''].join('\n'));
   });
 });
