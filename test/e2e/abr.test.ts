@@ -29,7 +29,7 @@ const V_ADDR = '10.78.2.11';
 const RUNS = Math.max(1, Number(process.env.ABR_RUNS ?? 1));
 /**
  * What a link may carry at a level under impairment, less audio, as a multiple of the level's
- * maxBitrate. The product caps the link at 1.2 × maxBitrate + 64 kbit/s (src/web/adaptive-bitrate.ts),
+ * maxBitrate. The product caps the link at 1.2 × maxBitrate + 64 kbit/s (src/web/broadcast/adaptive-bitrate.ts),
  * of which audio takes ~40–50 kbit/s with its headers: at most ~1.4× at the 150 kbit/s level.
  * Measured under 10 % loss, per level: at most 1.0× with the cap; 1.7–10× at 150 kbit/s without
  * it, RTX padding up to the congestion controller's estimate (docs/BENCHMARKS.md).
