@@ -1,10 +1,11 @@
 // Puts a track's RTP packets back in sequence order and groups them into
 // frames (all packets of one RTP timestamp, ending at the marker bit), for the
 // codec depacketizers. Packets may arrive out of order: a missing one is
-// waited for until the stream has moved on by `reorderMs` of RTP time; then it
-// is declared lost, the frame it belonged to is dropped, and assembly picks up
-// at the next frame boundary. In-order packets are never held back, so a clean
-// stream goes through with no added delay.
+// waited for until the packets held behind it span `reorderMs` of RTP time;
+// then it is declared lost, the frame it belonged to is dropped, and assembly
+// picks up at the next frame boundary. In-order packets are never held back,
+// so a clean stream goes through with no added delay. (The stream's first
+// packet fixes where it starts: one that overtook it is dropped as late.)
 //
 // A frame boundary is known from the packet before (it had the marker bit, or
 // another timestamp) or, after a gap and at the very start, from the codec's
@@ -49,7 +50,8 @@ export class FrameAssembler {
   /** At the start and after a gap: released packets are dropped until a frame boundary. */
   private discarding = true;
   private current: AssembledFrame | null = null;
-  private newestTimestamp = -Infinity;
+  /** While packets are held behind a gap: the timestamp of the oldest of them, and the newest timestamp since. */
+  private held: { since: number; newest: number } | null = null;
 
   constructor(private readonly options: AssemblerOptions) {
     this.window = (options.reorderMs * options.clockRate) / 1000;
@@ -64,26 +66,34 @@ export class FrameAssembler {
     // A duplicate, or a packet we already gave up on.
     if (sequence < this.next || this.pending.has(sequence)) return { frames, lost: false };
     this.pending.set(sequence, { timestamp, marker: packet.marker, payload: packet.payload });
-    this.newestTimestamp = Math.max(this.newestTimestamp, timestamp);
     let lost = false;
     for (;;) {
       for (let p = this.pending.get(this.next); p; p = this.pending.get(this.next)) {
         this.pending.delete(this.next++);
         this.release(p, frames);
       }
-      if (this.pending.size === 0 || !this.overdue()) break;
+      if (this.pending.size === 0) {
+        this.held = null;
+        break;
+      }
+      if (this.held) this.held.newest = Math.max(this.held.newest, timestamp);
+      else this.held = this.heldSpan();
+      if (this.held.newest - this.held.since <= this.window && this.pending.size <= MAX_PENDING) break;
       // The gap is lost: resume at the oldest packet we hold.
       lost = true;
       this.next = Math.min(...this.pending.keys());
       this.last = null;
       this.current = null;
       this.discarding = true;
+      this.held = null;
     }
     return { frames, lost };
   }
 
-  private overdue(): boolean {
-    return this.newestTimestamp - (this.last?.timestamp ?? -Infinity) > this.window || this.pending.size > MAX_PENDING;
+  /** Oldest and newest timestamp of the packets held (a gap just opened: usually one packet). */
+  private heldSpan(): { since: number; newest: number } {
+    const timestamps = [...this.pending.values()].map((p) => p.timestamp);
+    return { since: Math.min(...timestamps), newest: Math.max(...timestamps) };
   }
 
   private release(p: Pending, frames: AssembledFrame[]): void {

@@ -34,7 +34,7 @@ describe('FrameAssembler', () => {
     expect(lost).toBe(0);
   });
 
-  it('gives a missing packet up once the stream is 50 ms past it, drops its frame, and resumes at the next frame', () => {
+  it('gives a missing packet up once the packets held behind it span over 50 ms, drops its frame, and resumes at the next frame', () => {
     const { frames, lost } = run([
       [10, 0, false, 0x80],
       // 11 never comes
@@ -56,8 +56,9 @@ describe('FrameAssembler', () => {
       [13, 6000, false, 0x80],
       [14, 6000, true, 1],
       [15, 9000, true, 0x80],
+      [16, 12_000, true, 0x80],
     ]);
-    expect(frames.map((f) => f.timestamp)).toEqual([0, 6000, 9000]);
+    expect(frames.map((f) => f.timestamp)).toEqual([0, 6000, 9000, 12_000]);
   });
 
   it('after a gap, drops packets that do not open a frame up to the next frame boundary', () => {
@@ -99,10 +100,17 @@ describe('FrameAssembler', () => {
     expect(lost).toBe(0);
   });
 
-  it('audio: every packet is a frame at once; a gap is given up after 40 ms', () => {
+  it('waits for a late packet as long as those held behind it span no more than the window, even across a long frame interval', () => {
+    const { frames, lost } = run([[10, 0, true, 0x80], [12, 30_000, true, 0x80], [11, 15_000, true, 0x80]]);
+    expect(frames.map((f) => f.timestamp)).toEqual([0, 15_000, 30_000]);
+    expect(lost).toBe(0);
+  });
+
+  it('audio: every packet is a frame at once; a reordered one is waited for, a lost one given up once 40 ms are held behind it', () => {
     const audio: AssemblerOptions = { clockRate: 48_000, reorderMs: 40, packetIsFrame: true, startsFrame: () => true };
-    const { frames, lost } = run([[1, 0, false, 1], [2, 960, false, 1], [4, 2880, false, 1], [5, 3840, false, 1], [3, 1920, false, 1]], audio);
-    expect(frames.map((f) => f.timestamp)).toEqual([0, 960, 2880, 3840]);
+    const specs: Spec[] = [1, 2, 4, 5, 3, 6, 8, 9, 10, 11, 7].map((n) => [n, (n - 1) * 960, false, 1]);
+    const { frames, lost } = run(specs, audio);
+    expect(frames.map((f) => f.timestamp / 960 + 1)).toEqual([1, 2, 3, 4, 5, 6, 8, 9, 10, 11]);
     expect(lost).toBe(1);
   });
 });
