@@ -4,27 +4,39 @@
 // Chromium, configured the way the relay player (src/web/relay/player.ts)
 // configures its decoders. Every frame must decode, at the size the config
 // announces; with a packet lost, decoding must pick up again at the next
-// keyframe, without a decoder error.
+// keyframe, without a decoder error. Last, the H.264 and Opus capture goes,
+// in real time, through the relay hub to the app's own relay player.
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { FrameKind } from '../../src/protocol/relay-frame.js';
+import { RelayTransmuxer } from '../../src/server/sfu/relay-transmux.js';
 import { serveBlankPage } from '../helpers/blank-page.js';
-import { isVideo, loadFixture, mediaPacketAtQuarter, transmux, type FixtureName, type Transmuxed } from '../helpers/rtp-fixtures.js';
-import { launchChromium } from './browser.js';
+import { ClientPool, createRoom } from '../helpers/client.js';
+import { RelayPublisherPeer } from '../helpers/relay.js';
+import { isVideo, loadFixture, mediaPacketAtQuarter, transmux, type Transmuxed } from '../helpers/rtp-fixtures.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { launchChromium, newPage } from './browser.js';
 
+const ROOT = path.resolve(import.meta.dirname, '../..');
 let browser: Browser;
 let page: Page;
 let blank: Awaited<ReturnType<typeof serveBlankPage>>;
+let server: RunningServer;
+const pool = new ClientPool(() => server.wsUrl);
 
 beforeAll(async () => {
   blank = await serveBlankPage();
+  server = await startServer({ staticDir: path.join(ROOT, 'dist/web') });
   browser = await launchChromium();
   page = await browser.newPage();
   page.on('console', (msg) => msg.type() === 'error' && console.error(`[console] ${msg.text()}`));
   await page.goto(blank.url);
 });
 afterAll(async () => {
+  await pool.closeAll();
   await browser?.close();
+  await server?.close();
   await blank?.close();
 });
 
@@ -138,5 +150,87 @@ describe('RTP from Chromium, transmuxed to relay frames, decodes in Chromium', (
     expect(decoded.audio.length).toBe(sent.length);
     expect(new Set(sent.map((h) => h.durationUs))).toEqual(new Set([20_000]));
     expect(new Set(decoded.audio.map((a) => `${a.sampleRate}/${a.frames}`))).toEqual(new Set(['48000/960']));
+  });
+});
+
+/** Counts what the page's WebCodecs decoders put out, and their errors, around the app's own use of them. */
+function instrumentDecoders(): void {
+  const counts = { video: 0, audio: 0, errors: [] as string[], sizes: [] as string[] };
+  (window as unknown as { __decoded: typeof counts }).__decoded = counts;
+  const NativeVideo = window.VideoDecoder;
+  window.VideoDecoder = class extends NativeVideo {
+    constructor(init: VideoDecoderInit) {
+      super({
+        output: (frame) => {
+          counts.video++;
+          counts.sizes.push(`${frame.displayWidth}x${frame.displayHeight}`);
+          init.output(frame);
+        },
+        error: (e) => {
+          counts.errors.push(e.message);
+          init.error(e);
+        },
+      });
+    }
+  } as typeof VideoDecoder;
+  const NativeAudio = window.AudioDecoder;
+  window.AudioDecoder = class extends NativeAudio {
+    constructor(init: AudioDecoderInit) {
+      super({
+        output: (data) => {
+          counts.audio++;
+          init.output(data);
+        },
+        error: (e) => {
+          counts.errors.push(e.message);
+          init.error(e);
+        },
+      });
+    }
+  } as typeof AudioDecoder;
+}
+
+describe('through the relay hub to the relay player', () => {
+  it('H.264 and Opus from RTP play in the watch page (?via=relay), every video frame decoded, the codec shown', async () => {
+    const room = await createRoom(await pool.connect());
+    const publisher = await RelayPublisherPeer.connect(`ws://127.0.0.1:${server.port}`, room.roomId, room.token);
+    const { context, page: viewer } = await newPage(browser, server.httpUrl);
+    try {
+      await context.addInitScript(instrumentDecoders);
+      await viewer.goto(`/#/watch/${room.roomId}?via=relay`);
+      await expect.poll(() => server.server.relay.viewerCount(room.roomId), { timeout: 15_000 }).toBe(1);
+
+      // The capture in real time, video and audio interleaved as they arrived.
+      const [video, audio] = [loadFixture('h264'), loadFixture('opus')];
+      const packets = [...video.packets.map((p) => ({ ...p, track: video.track })), ...audio.packets.map((p) => ({ ...p, track: audio.track }))].sort((a, b) => a.offsetMs - b.offsetMs);
+      let videoFrames = 0;
+      const transmuxer = new RelayTransmuxer(
+        (frame) => {
+          if (frame[1] === FrameKind.video) videoFrames++;
+          void publisher.send(Buffer.from(frame));
+        },
+        () => undefined,
+      );
+      const start = Date.now();
+      for (const p of packets) {
+        const wait = start + p.offsetMs - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        transmuxer.push(p.track, p.data);
+      }
+
+      const decoded = () => viewer.evaluate(() => (window as unknown as { __decoded: { video: number; audio: number; errors: string[]; sizes: string[] } }).__decoded);
+      await expect.poll(async () => (await decoded()).video, { timeout: 10_000 }).toBe(videoFrames);
+      const result = await decoded();
+      console.log(`relay player: ${result.video} of ${videoFrames} video frames decoded, ${result.audio} audio chunks; hub dropped ${server.server.relay.counters.framesDropped}`);
+      expect(result.errors).toEqual([]);
+      expect(new Set(result.sizes)).toEqual(new Set(['320x240']));
+      expect(result.audio).toBeGreaterThan(0);
+      expect(await viewer.getByTestId('remote-video').evaluate((el) => el.tagName)).toBe('CANVAS');
+      await expect.poll(() => viewer.getByTestId('stat-codec').textContent(), { timeout: 5_000 }).toBe('H264');
+      expect(await viewer.getByTestId('stat-resolution').textContent()).toBe('320×240');
+    } finally {
+      publisher.close();
+      await context.close();
+    }
   });
 });
