@@ -43,6 +43,14 @@ describe('Vp9Depacketizer', () => {
     expect(Buffer.from(s.frames[0]!.data)).toEqual(Buffer.concat([base, top, Buffer.from(index)]));
   });
 
+  it('non-flexible mode: the layer indices are followed by TL0PICIDX', () => {
+    const key = keyFrame(320, 240);
+    // I (7-bit PictureID), L, B, E; then TID/U/SID/D and TL0PICIDX.
+    const s = new Stream(new Vp9Depacketizer(90_000)).send(0, [Buffer.concat([Buffer.from([0x80 | 0x20 | 0x08 | 0x04, 0x11, 0x00, 0x37]), key])]);
+    expect(s.frames[0]).toMatchObject({ keyframe: true, config: { codec: 'vp09.00.20.08', codedWidth: 320, codedHeight: 240 } });
+    expect(Buffer.from(s.frames[0]!.data)).toEqual(Buffer.from(key));
+  });
+
   it('a layer frame that never ended (E lost with its packet) breaks the picture: dropped until a key frame', () => {
     const s = new Stream(new Vp9Depacketizer(90_000)).send(0, [flexible({ begins: true, ends: true, predicted: false }, keyFrame(320, 240))]);
     s.send(3000, [flexible({ begins: true, ends: false, predicted: true }, interFrame(1)), flexible({ begins: true, ends: true, predicted: true }, interFrame(1))]);
