@@ -24,7 +24,7 @@ export class OpusDepacketizer extends Depacketizer {
 }
 
 /** The packet's duration from its TOC byte: frame size by config, frame count by code. */
-export function opusDurationUs(packet: Uint8Array): number | null {
+function opusDurationUs(packet: Uint8Array): number | null {
   const toc = packet[0]!;
   const config = toc >> 3;
   // SILK configs 0–11: 10/20/40/60 ms; hybrid 12–15: 10/20 ms; CELT 16–31: 2.5/5/10/20 ms.
