@@ -1,0 +1,70 @@
+// Full screen and picture-in-picture for the viewer's player. Full screen is
+// asked of the player box, not of the picture, so it works the same for the
+// P2P <video> and the server relay's <canvas> (and keeps the unmute button).
+// Picture-in-picture needs a <video>: for the relay's canvas, a hidden video
+// plays the canvas's captureStream(). Where the browser has no
+// requestPictureInPicture (Firefox offers its own button on videos), the
+// button is not shown.
+import { h, show } from './dom.js';
+import { translate } from './i18n.js';
+
+export interface PlayerControls {
+  readonly element: HTMLElement;
+  dispose(): void;
+}
+
+function pipSupported(): boolean {
+  return typeof document !== 'undefined' && document.pictureInPictureEnabled === true && 'requestPictureInPicture' in HTMLVideoElement.prototype;
+}
+
+/** `box` is the player; `picture()` what shows the stream now (a video, or the relay's canvas). */
+export function playerControls(box: HTMLElement, picture: () => HTMLVideoElement | HTMLCanvasElement): PlayerControls {
+  const fullscreen = h('button', { testid: 'fullscreen', attrs: { type: 'button' }, text: 'fullscreen' });
+  const pip = h('button', { testid: 'pip', attrs: { type: 'button' }, text: 'pip' });
+  show(pip, pipSupported());
+  // The canvas's stream for picture-in-picture, made on first use.
+  let mirror: HTMLVideoElement | null = null;
+
+  const onFullscreen = () => {
+    const on = document.fullscreenElement === box;
+    translate(fullscreen, on ? 'exit_fullscreen' : 'fullscreen');
+    fullscreen.setAttribute('aria-pressed', String(on));
+  };
+  fullscreen.setAttribute('aria-pressed', 'false');
+  fullscreen.addEventListener('click', () => {
+    if (document.fullscreenElement === box) void document.exitFullscreen();
+    else void box.requestFullscreen().catch(() => undefined);
+  });
+  document.addEventListener('fullscreenchange', onFullscreen);
+
+  const onPip = () => translate(pip, document.pictureInPictureElement ? 'exit_pip' : 'pip');
+  pip.addEventListener('click', () => {
+    if (document.pictureInPictureElement) {
+      void document.exitPictureInPicture().then(onPip);
+      return;
+    }
+    const shown = picture();
+    let video: HTMLVideoElement;
+    if (shown instanceof HTMLVideoElement) {
+      video = shown;
+    } else {
+      mirror ??= h('video', { class: 'pip-mirror', attrs: { playsinline: '', 'aria-hidden': 'true' } });
+      mirror.muted = true;
+      mirror.srcObject = shown.captureStream();
+      if (!mirror.isConnected) box.append(mirror);
+      void mirror.play().catch(() => undefined);
+      video = mirror;
+    }
+    video.addEventListener('leavepictureinpicture', onPip, { once: true });
+    void video.requestPictureInPicture().then(onPip, () => undefined);
+  });
+
+  return {
+    element: h('div', { class: 'player-controls' }, fullscreen, pip),
+    dispose() {
+      document.removeEventListener('fullscreenchange', onFullscreen);
+      if (document.pictureInPictureElement) void document.exitPictureInPicture().catch(() => undefined);
+      mirror?.remove();
+    },
+  };
+}
