@@ -162,7 +162,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     h(
       'div',
       { class: 'stage' },
-      h('div', { class: 'watch-main' }, h('div', { class: 'player' }, preview), tools.element),
+      h('div', { class: 'broadcast-main' }, h('div', { class: 'player' }, preview), tools.element),
       h('div', { class: 'side' }, setup, livePanel, chatPanel.element),
     ),
     error,

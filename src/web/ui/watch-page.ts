@@ -117,11 +117,11 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
   box.append(controls.element);
   const player = h(
     'section',
-    { class: 'watch stage' },
+    { class: 'watch' },
+    box,
     h(
       'div',
-      { class: 'watch-main' },
-      box,
+      { class: 'watch-info' },
       h(
         'div',
         { class: 'figures' },
