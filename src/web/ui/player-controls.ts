@@ -38,25 +38,32 @@ export function playerControls(box: HTMLElement, picture: () => HTMLVideoElement
   document.addEventListener('fullscreenchange', onFullscreen);
 
   const onPip = () => translate(pip, document.pictureInPictureElement ? 'exit_pip' : 'pip');
+  /** The <video> to put in picture-in-picture: the player's own, or one playing the canvas (ready: it has a size). */
+  async function pipVideo(): Promise<HTMLVideoElement> {
+    const shown = picture();
+    if (shown instanceof HTMLVideoElement) return shown;
+    mirror ??= h('video', { class: 'pip-mirror', attrs: { playsinline: '', 'aria-hidden': 'true' } });
+    mirror.muted = true;
+    if (!mirror.isConnected) box.append(mirror);
+    const video = mirror;
+    video.srcObject = shown.captureStream();
+    const ready = new Promise((resolve) => video.addEventListener('loadedmetadata', resolve, { once: true }));
+    await video.play();
+    if (video.readyState < HTMLMediaElement.HAVE_METADATA) await ready;
+    return video;
+  }
+
   pip.addEventListener('click', () => {
     if (document.pictureInPictureElement) {
       void document.exitPictureInPicture().then(onPip);
       return;
     }
-    const shown = picture();
-    let video: HTMLVideoElement;
-    if (shown instanceof HTMLVideoElement) {
-      video = shown;
-    } else {
-      mirror ??= h('video', { class: 'pip-mirror', attrs: { playsinline: '', 'aria-hidden': 'true' } });
-      mirror.muted = true;
-      mirror.srcObject = shown.captureStream();
-      if (!mirror.isConnected) box.append(mirror);
-      void mirror.play().catch(() => undefined);
-      video = mirror;
-    }
-    video.addEventListener('leavepictureinpicture', onPip, { once: true });
-    void video.requestPictureInPicture().then(onPip, () => undefined);
+    void pipVideo()
+      .then((video) => {
+        video.addEventListener('leavepictureinpicture', onPip, { once: true });
+        return video.requestPictureInPicture();
+      })
+      .then(onPip, (err: unknown) => console.warn('picture-in-picture refused:', err));
   });
 
   return {
