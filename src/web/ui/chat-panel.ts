@@ -33,7 +33,9 @@ function nameOf(m: ChatMessage): HTMLElement {
 
 export class ChatPanel {
   readonly element: HTMLElement;
-  private readonly list = h('ol', { class: 'chat-list', testid: 'chat-list', attrs: { role: 'log', tabindex: '0', 'aria-labelledby': 'chat-title' } });
+  private readonly list = h('ol', { class: 'chat-list', testid: 'chat-list' });
+  // The scrolling box: a log (read out as messages arrive), reachable by keyboard to scroll back.
+  private readonly log = h('div', { class: 'chat-log', attrs: { role: 'log', tabindex: '0', 'aria-labelledby': 'chat-title' } }, this.list);
   private readonly empty = h('p', { class: 'muted chat-empty', text: 'chat_empty' });
   private readonly input = h('input', {
     testid: 'chat-input',
@@ -60,7 +62,7 @@ export class ChatPanel {
       event.preventDefault();
       this.submit();
     });
-    this.element = h('section', { class: 'card chat', testid: 'chat' }, h('h2', { attrs: { id: 'chat-title' }, text: 'chat' }), this.empty, this.list, this.problem, form);
+    this.element = h('section', { class: 'card chat', testid: 'chat' }, h('h2', { attrs: { id: 'chat-title' }, text: 'chat' }), this.empty, this.log, this.problem, form);
     this.off = [
       chat.on('messages', (list) => this.render(list)),
       chat.on('refused', ({ code, message }) => {
@@ -91,7 +93,8 @@ export class ChatPanel {
 
   /** Only what changed: a log re-rendered whole would be read out whole. */
   private render(messages: readonly ChatMessage[]): void {
-    const stuck = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 24;
+    const log = this.log;
+    const stuck = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
     const ids = new Set(messages.map((m) => m.id));
     for (const [id, li] of this.items) {
       if (ids.has(id)) continue;
@@ -104,8 +107,8 @@ export class ChatPanel {
       if (this.list.children[i] !== li) this.list.insertBefore(li, this.list.children[i] ?? null);
     });
     show(this.empty, messages.length === 0);
-    show(this.list, messages.length > 0);
-    if (stuck) this.list.scrollTop = this.list.scrollHeight;
+    show(log, messages.length > 0);
+    if (stuck) log.scrollTop = log.scrollHeight;
   }
 
   private item(m: ChatMessage): HTMLLIElement {
