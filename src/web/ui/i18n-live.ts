@@ -50,7 +50,7 @@ export const zhLive = {
   speed_estimate: '浏览器对这条连接可用带宽的估算（availableIncomingBitrate / availableOutgoingBitrate）',
   speed_measured: '实测：整个连接现在每秒收到的数据量（浏览器没有给出带宽估算）',
   speed_measured_relay: '实测：从服务器中转每秒收到的数据量',
-  net_summary_relay_only: 'STUN 和 TURN 都不可用：观众仍然可以通过服务器中转观看（走和本页相同的连接），只是延迟稍高。',
+  net_summary_relay_only: 'STUN 和 TURN 都不可用：仍然可以通过服务器中转观看（走和本页相同的连接；主播需用 Chrome 或 Edge），只是延迟稍高。',
   // Accessible names.
   room_code_input: '房间号（六位数字）',
   actions: '操作',
@@ -99,7 +99,7 @@ export const enLive: Record<keyof typeof zhLive, string> = {
   speed_estimate: "The browser's estimate of what this connection carries (availableIncomingBitrate / availableOutgoingBitrate)",
   speed_measured: 'Measured: what the whole connection receives per second now (the browser gives no estimate)',
   speed_measured_relay: 'Measured: what arrives from the server relay per second',
-  net_summary_relay_only: 'Neither STUN nor TURN works: viewers can still watch through the server relay (over the same connection as this page), with a little more delay.',
+  net_summary_relay_only: 'Neither STUN nor TURN works: watching still works through the server relay, over the same connection as this page (the broadcaster needs Chrome or Edge), with a little more delay.',
   room_code_input: 'Room code (six digits)',
   actions: 'Actions',
 };

@@ -3,8 +3,8 @@
 // P2P <video> and the server relay's <canvas> (and keeps the unmute button).
 // Picture-in-picture needs a <video>: for the relay's canvas, a hidden video
 // plays the canvas's captureStream(). Where the browser has no
-// requestPictureInPicture (Firefox offers its own button on videos), the
-// button is not shown.
+// requestPictureInPicture (Firefox before 153, which offers only its own
+// button on videos), the button is not shown.
 import { h, show } from './dom.js';
 import { translate } from './i18n.js';
 
