@@ -101,7 +101,7 @@ describe('broadcast tools', () => {
     expect(played.width).toBeGreaterThan(0);
   });
 
-  it('full screen and picture-in-picture on the server relay’s canvas; network speed with its source on both paths', async () => {
+  it('full screen and picture-in-picture on the server relay’s canvas, chat on the relay path; network speed with its source on both paths', async () => {
     const broadcaster = await open();
     const code = await goLive(broadcaster, '480p');
     const p2p = await open();
@@ -116,6 +116,11 @@ describe('broadcast tools', () => {
     expect(await viewer.getByTestId('remote-video').evaluate((el) => el.tagName)).toBe('CANVAS');
     await expect.poll(() => viewer.getByTestId('stat-network_speed').textContent(), { timeout: 10_000 }).toMatch(/\d/);
     expect(await viewer.getByTestId('stat-network_speed').getAttribute('title')).toMatch(/server relay/);
+
+    // The chat rides the signalling socket: the relay path has it like any other.
+    await viewer.getByTestId('chat-input').fill('from the relay');
+    await viewer.getByTestId('chat-send').click();
+    await expect.poll(() => broadcaster.getByTestId('chat-message').allTextContents()).toEqual([expect.stringContaining('from the relay')]);
 
     await viewer.getByTestId('fullscreen').click();
     await expect
