@@ -27,9 +27,10 @@ function megabytes(bytes: number): string {
 }
 
 export function broadcastTools(session: () => BroadcastSession | null, roomLabel: () => string, fail: (message: string) => void): BroadcastTools {
-  const share = h('button', { testid: 'share-screen', attrs: { type: 'button', 'aria-pressed': 'false' }, text: 'share_screen' });
+  // The buttons say what a press does next (not aria-pressed, which with a changing label reads twice).
+  const share = h('button', { testid: 'share-screen', attrs: { type: 'button' }, text: 'share_screen' });
   const shareState = h('span', { class: 'muted', testid: 'sharing-state', attrs: { 'aria-live': 'polite' } });
-  const record = h('button', { testid: 'record', attrs: { type: 'button', 'aria-pressed': 'false' }, text: 'record' });
+  const record = h('button', { testid: 'record', attrs: { type: 'button' }, text: 'record' });
   const timer = h('span', { class: 'recording-timer', testid: 'recording-timer' });
   const download = h('a', { class: 'button', testid: 'download-recording' });
   const saved = h('span', { class: 'muted', attrs: { 'aria-live': 'polite' } });
@@ -78,7 +79,6 @@ export function broadcastTools(session: () => BroadcastSession | null, roomLabel
     r.on('failed', ({ message }) => fail(t('record_failed', { message })));
     r.start(mimeType);
     translate(record, 'stop_recording');
-    record.setAttribute('aria-pressed', 'true');
     show(timer, true);
     tick();
     ticker = setInterval(tick, 500);
@@ -90,7 +90,6 @@ export function broadcastTools(session: () => BroadcastSession | null, roomLabel
     if (ticker) clearInterval(ticker);
     show(timer, false);
     translate(record, 'record');
-    record.setAttribute('aria-pressed', 'false');
   }
 
   record.addEventListener('click', () => (recorder ? stopRecording() : startRecording()));
@@ -100,7 +99,6 @@ export function broadcastTools(session: () => BroadcastSession | null, roomLabel
     tracksChanged: () => recorder?.tracksChanged(),
     sharing({ screen, audio }) {
       translate(share, screen ? 'back_to_camera' : 'share_screen');
-      share.setAttribute('aria-pressed', String(screen));
       if (screen) translate(shareState, audio ? 'sharing_with_audio' : 'sharing_screen');
       else {
         delete shareState.dataset.i18n;

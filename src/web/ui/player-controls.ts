@@ -25,12 +25,7 @@ export function playerControls(box: HTMLElement, picture: () => HTMLVideoElement
   // The canvas's stream for picture-in-picture, made on first use.
   let mirror: HTMLVideoElement | null = null;
 
-  const onFullscreen = () => {
-    const on = document.fullscreenElement === box;
-    translate(fullscreen, on ? 'exit_fullscreen' : 'fullscreen');
-    fullscreen.setAttribute('aria-pressed', String(on));
-  };
-  fullscreen.setAttribute('aria-pressed', 'false');
+  const onFullscreen = () => translate(fullscreen, document.fullscreenElement === box ? 'exit_fullscreen' : 'fullscreen');
   fullscreen.addEventListener('click', () => {
     if (document.fullscreenElement === box) void document.exitFullscreen();
     else void box.requestFullscreen().catch(() => undefined);
