@@ -80,6 +80,32 @@ function forwardedAs<D extends 'client' | 'server'>(side: D): { [K in keyof Forw
 /** A room password as the broadcaster typed it; the server keeps only a slow hash of it. */
 const Password = z.string().min(1).max(128);
 
+// ---------------------------------------------------------------- chat
+
+/** The room keeps this many chat messages for late joiners (chat_history). */
+export const CHAT_HISTORY_SIZE = 50;
+export const CHAT_TEXT_MAX = 500;
+export const DISPLAY_NAME_MAX = 32;
+/**
+ * C0 and C1 controls, and the bidirectional overrides and isolates, which
+ * would let a name or a message reorder the text shown around it.
+ */
+const UNSAFE_CHARACTERS = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+
+/** Trimmed text of 1–max characters (code points, so an emoji counts once), without control characters. */
+function shownText(max: number) {
+  return z
+    .string()
+    .trim()
+    .refine((s) => s.length > 0, 'must not be empty or only spaces')
+    .refine((s) => [...s].length <= max, `must be at most ${max} characters`)
+    .refine((s) => !UNSAFE_CHARACTERS.test(s), 'must not contain control characters');
+}
+/** A name shown beside chat messages. */
+export const DisplayName = shownText(DISPLAY_NAME_MAX);
+export const ChatText = shownText(CHAT_TEXT_MAX);
+const ChatId = z.string().min(1).max(64);
+
 export const clientSchemas = {
   create_room: z
     .object({
@@ -102,7 +128,13 @@ export const clientSchemas = {
     // The video codecs this viewer's browser decodes over RTP, best first; the
     // broadcaster picks the best one it can also send (forwarded in viewer_joined).
     codecs: z.array(VideoCodec).max(8).optional(),
+    // Shown beside this viewer's chat messages; the server picks "Viewer NNNN" without one.
+    name: DisplayName.optional(),
   }),
+  // A chat message from the broadcaster or a viewer of the room (the server relays it to everyone in it).
+  chat_send: z.object({ type: z.literal('chat_send'), text: ChatText }),
+  // The broadcaster removes a message from everyone's chat.
+  chat_delete: z.object({ type: z.literal('chat_delete'), id: ChatId }),
   // The broadcaster removes a viewer from its room; the viewer is told with `removed`.
   remove_viewer: z.object({ type: z.literal('remove_viewer'), viewer_id: ClientId }),
   leave_room: z.object({ type: z.literal('leave_room') }),
@@ -186,6 +218,18 @@ export type ErrorCode = z.infer<typeof ErrorCode>;
 
 const Stat = z.number().nullable();
 
+const ChatMessage = z.object({
+  type: z.literal('chat_message'),
+  id: ChatId,
+  from_id: ClientId,
+  name: z.string().max(64),
+  text: z.string().max(2 * CHAT_TEXT_MAX), // code units: a code point may take two
+  sent_at: z.iso.datetime(),
+  // The room's broadcaster sent it (so a page can mark it, in its own language).
+  broadcaster: z.boolean().optional(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
 export const serverSchemas = {
   welcome: z.object({
     type: z.literal('welcome'),
@@ -226,6 +270,10 @@ export const serverSchemas = {
     codecs: z.record(z.string(), z.number()),
   }),
   pong: z.object({ type: z.literal('pong') }),
+  chat_message: ChatMessage,
+  // Right after room_joined or room_created: the room's last messages, oldest first.
+  chat_history: z.object({ type: z.literal('chat_history'), messages: z.array(ChatMessage).max(CHAT_HISTORY_SIZE) }),
+  chat_delete: z.object({ type: z.literal('chat_delete'), id: ChatId }),
   // To a viewer the broadcaster removed: it is out of the room and should not rejoin by itself.
   removed: z.object({ type: z.literal('removed'), room_id: RoomId, reason: RemovedReason }),
   // The server is shutting down: reconnect after about this long (plus jitter).

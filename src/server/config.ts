@@ -49,6 +49,14 @@ export interface Limits {
   failedJoinsPerMinute: number;
 }
 
+/** Chat messages per connection: a token bucket of its own, inside the general message budget. */
+export interface ChatLimits {
+  /** chat_send refilled per second. */
+  messagesPerSecond: number;
+  /** chat_send at once. */
+  burst: number;
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -66,6 +74,7 @@ export interface Config {
   /** How often dead connections are looked for; one missed pong cuts them. */
   heartbeatMs: number;
   limits: Limits;
+  chat: ChatLimits;
   /** How the server relay paces viewers that fall behind. */
   relay: RelayLimits;
   /** Secret the room tokens are derived from; random per process unless set. */
@@ -120,6 +129,9 @@ export function defaultConfig(): Config {
       maxConnectionsPerIp: 200,
       failedJoinsPerMinute: 20,
     },
+    // A person typing sends far less than one message a second on average; five at once
+    // covers a quick exchange, and a script gets one a second.
+    chat: { messagesPerSecond: 1, burst: 5 },
     relay: { ...DEFAULT_RELAY_LIMITS },
     staticDir: DEFAULT_STATIC_DIR,
     trustProxy: false,
@@ -153,6 +165,8 @@ const SETTINGS: { env: string; flag: string; help: string; apply: (c: Config, v:
   { env: 'MAX_MESSAGE_BYTES', flag: '--max-message-bytes', help: 'largest accepted WebSocket frame (65536)', apply: (c, v) => (c.limits.maxMessageBytes = int(v, 'MAX_MESSAGE_BYTES', 1024, 1 << 20)) },
   { env: 'MESSAGE_RATE', flag: '--message-rate', help: 'messages per second per connection (50)', apply: (c, v) => (c.limits.messagesPerSecond = num(v, 'MESSAGE_RATE', 1, 100_000)) },
   { env: 'MESSAGE_BURST', flag: '--message-burst', help: 'burst of messages per connection (200)', apply: (c, v) => (c.limits.messageBurst = int(v, 'MESSAGE_BURST', 1, 1_000_000)) },
+  { env: 'CHAT_RATE', flag: '--chat-rate', help: 'chat messages per second per connection (1)', apply: (c, v) => (c.chat.messagesPerSecond = num(v, 'CHAT_RATE', 0.01, 1000)) },
+  { env: 'CHAT_BURST', flag: '--chat-burst', help: 'chat messages at once per connection (5)', apply: (c, v) => (c.chat.burst = int(v, 'CHAT_BURST', 1, 10_000)) },
   { env: 'ROOM_SECRET', flag: '--room-secret', help: 'secret that room tokens are derived from (random per start)', apply: (c, v) => (c.roomSecret = v || undefined) },
   { env: 'STATIC_DIR', flag: '--static-dir', help: 'directory of the built web app (dist/web)', apply: (c, v) => (c.staticDir = path.resolve(nonEmpty(v, 'static dir'))) },
   // Abuse limits and operations.

@@ -20,6 +20,8 @@ export class Connection implements Member {
     readonly bucket: TokenBucket,
     readonly ip: string,
     private readonly metrics: ServerMetrics,
+    /** chat_send has its own, smaller budget (CHAT_RATE, CHAT_BURST), kept across rooms. */
+    readonly chatBucket: TokenBucket,
   ) {}
 
   get open(): boolean {

@@ -2,6 +2,7 @@
 // their latest measurements. A Room sends the membership notifications itself so
 // that every path that changes membership tells the same people the same thing.
 import type { RoomClosedReason, ServerMessage, StatsReport, StatsSummary, VideoCodec } from '../protocol/messages.js';
+import { BROADCASTER_NAME, ChatLog, defaultViewerName } from './chat.js';
 import type { PasswordHash } from './password.js';
 import { summarize } from './stats.js';
 
@@ -24,6 +25,11 @@ export class Room {
   /** What each viewer said it decodes (join_room codecs), repeated to a returning broadcaster. */
   private readonly viewerCodecs = new Map<string, VideoCodec[]>();
   private readonly reports = new Map<string, { report: StatsReport; at: number }>();
+  /** Each viewer's chat name (join_room name, or a default). */
+  private readonly names = new Map<string, string>();
+  private readonly chat = new ChatLog();
+  /** Connections the broadcaster removed: they may not join this room again. */
+  private readonly barred = new WeakSet<Member>();
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
   closed = false;
   /** Viewers must give this password to join; null for an open room. */
@@ -63,6 +69,7 @@ export class Room {
     this.lastBroadcasterId = member.id;
     member.room = this;
     member.send({ type: 'room_created', room_id: this.id, room_token: this.token });
+    this.sendHistory(member);
     if (returning) {
       this.toViewers({ type: 'broadcaster_returned', room_id: this.id, broadcaster_id: member.id });
     }
@@ -86,11 +93,13 @@ export class Room {
     this.graceTimer.unref?.();
   }
 
-  addViewer(member: Member, codecs?: VideoCodec[]): void {
+  addViewer(member: Member, codecs?: VideoCodec[], name?: string): void {
     this.viewers.set(member.id, member);
     if (codecs) this.viewerCodecs.set(member.id, codecs);
+    this.names.set(member.id, name ?? defaultViewerName());
     member.room = this;
     member.send({ type: 'room_joined', room_id: this.id, broadcaster_id: this.lastBroadcasterId });
+    this.sendHistory(member);
     if (this.broadcasterMember) {
       this.broadcasterMember.send(this.viewerJoined(member.id));
     } else {
@@ -102,6 +111,7 @@ export class Room {
   removeViewer(member: Member, notice?: ServerMessage): void {
     if (!this.viewers.delete(member.id)) return;
     this.viewerCodecs.delete(member.id);
+    this.names.delete(member.id);
     member.room = null;
     if (notice) member.send(notice);
     this.reports.delete(member.id);
@@ -122,6 +132,7 @@ export class Room {
     }
     this.viewers.clear();
     this.viewerCodecs.clear();
+    this.names.clear();
     if (this.broadcasterMember) {
       this.broadcasterMember.room = null;
       this.broadcasterMember.sendText(text);
@@ -139,6 +150,36 @@ export class Room {
     if (this.isBroadcaster(sender)) return this.viewers.get(targetId) ?? null;
     if (this.viewers.get(sender.id) === sender && this.broadcasterMember?.id === targetId) return this.broadcasterMember;
     return null;
+  }
+
+  /** The broadcaster removed this connection: it may not come back with it. */
+  bar(member: Member): void {
+    this.barred.add(member);
+  }
+
+  isBarred(member: Member): boolean {
+    return this.barred.has(member);
+  }
+
+  /** A member's chat message, to everyone in the room (the sender too). */
+  say(member: Member, text: string): void {
+    const broadcaster = this.isBroadcaster(member);
+    const name = broadcaster ? BROADCASTER_NAME : this.names.get(member.id);
+    if (name === undefined) return;
+    this.toEveryone(this.chat.add({ id: member.id, name, broadcaster }, text));
+  }
+
+  /** The kept messages, right after room_joined or room_created; none is sent for an empty chat (clients start empty). */
+  private sendHistory(member: Member): void {
+    const messages = this.chat.history();
+    if (messages.length) member.send({ type: 'chat_history', messages });
+  }
+
+  /** Remove a kept message from everyone's chat; false if the room does not keep it. */
+  unsay(id: string): boolean {
+    if (!this.chat.delete(id)) return false;
+    this.toEveryone({ type: 'chat_delete', id });
+    return true;
   }
 
   recordStats(member: Member, report: StatsReport, now = Date.now()): void {

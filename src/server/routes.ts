@@ -49,7 +49,18 @@ export class MessageRouter {
     end_room: { needs: 'broadcaster', handle: (_c, _m, room) => this.deps.rooms.close(room, 'ended') },
     remove_viewer: {
       needs: 'viewer',
-      handle: (_c, _m, room, viewer) => this.viewerOut(room, viewer, { type: 'removed', room_id: room.id, reason: 'removed_by_broadcaster' }),
+      handle: (_c, _m, room, viewer) => {
+        // Out of the chat and the room, and this connection may not join the room again.
+        room.bar(viewer);
+        this.viewerOut(room, viewer, { type: 'removed', room_id: room.id, reason: 'removed_by_broadcaster' });
+      },
+    },
+    chat_send: { needs: 'member', handle: (c, m, room) => this.chat(c, m, room) },
+    chat_delete: {
+      needs: 'broadcaster',
+      handle: (c, m, room) => {
+        if (!room.unsay(m.id)) c.error('not_allowed', `room ${room.id} keeps no chat message ${m.id}`, m.type);
+      },
     },
     offer: { needs: 'member', handle: (c, m, room) => this.forward(c, m, room) },
     answer: { needs: 'member', handle: (c, m, room) => this.forward(c, m, room) },
@@ -155,6 +166,7 @@ export class MessageRouter {
       ipLimits.joinFailed(conn.ip);
       return conn.error('room_not_found', `no live room with code ${msg.room_id}`, msg.type);
     }
+    if (room.isBarred(conn)) return conn.error('not_allowed', `the broadcaster removed this connection from room ${msg.room_id}`, msg.type);
     if (!room.password) return this.enterRoom(conn, room, msg);
     if (msg.password === undefined) return conn.error('password_required', `room ${msg.room_id} needs a password`, msg.type);
     const stored = room.password;
@@ -180,7 +192,15 @@ export class MessageRouter {
   private enterRoom(conn: Connection, room: Room, msg: Message<'join_room'>): void {
     const max = this.deps.config.limits.maxViewersPerRoom;
     if (room.viewers.size >= max) return conn.error('room_full', `room ${msg.room_id} has the most viewers allowed (${max})`, msg.type);
-    room.addViewer(conn, msg.codecs);
+    room.addViewer(conn, msg.codecs, msg.name);
+  }
+
+  private chat(conn: Connection, msg: Message<'chat_send'>, room: Room): void {
+    if (!conn.chatBucket.take()) {
+      const { messagesPerSecond, burst } = this.deps.config.chat;
+      return conn.error('rate_limited', `chat: at most ${burst} messages at once, then ${messagesPerSecond} a second; wait a moment`, msg.type);
+    }
+    room.say(conn, msg.text);
   }
 
   private leaveRoom(conn: Connection, room: Room): void {

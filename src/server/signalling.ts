@@ -91,7 +91,8 @@ export class SignallingServer {
   /** Take an upgraded socket that admit() let in. */
   accept(socket: WebSocket, ip: string): void {
     const { messageBurst, messagesPerSecond } = this.config.limits;
-    const conn = new Connection(socket, new TokenBucket(messageBurst, messagesPerSecond), ip, this.metrics);
+    const { burst, messagesPerSecond: chatRate } = this.config.chat;
+    const conn = new Connection(socket, new TokenBucket(messageBurst, messagesPerSecond), ip, this.metrics, new TokenBucket(burst, chatRate));
     this.connections.add(conn);
     socket.on('pong', () => (conn.alive = true));
     socket.on('message', (data, isBinary) => {

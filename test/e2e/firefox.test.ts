@@ -24,6 +24,7 @@ import {
   watch,
 } from './app.js';
 import { wireCodec } from '../helpers/page-stats.js';
+import { expectAccessible } from './axe.js';
 import { describePath } from '../../src/web/rtc/stats-sampler.js';
 import { sanitizeSdp } from '../../src/web/rtc/sdp.js';
 
@@ -261,5 +262,28 @@ describe('Firefox and Chromium together', () => {
       )
       .toBeGreaterThan(10);
     expect(await wireCodec(chromiumPage, 'inbound')).toBe('VP8');
+  });
+
+  it('a Firefox viewer chats with a Chromium broadcaster, sees a network speed on P2P, and its watch page passes axe-core', async () => {
+    const broadcaster = await openChromium();
+    const code = await goLive(broadcaster, '480p', 'topology=p2p');
+    const viewer = await openFirefox();
+    await viewer.goto(`/#/watch/${code}`);
+    await waitForFrames(viewer, 'remote-video');
+    const messages = (page: Page) => page.evaluate(() => [...document.querySelectorAll('[data-testid=chat-message] .chat-text')].map((el) => el.textContent));
+
+    await viewer.getByTestId('chat-input').fill('hello from Firefox <b>');
+    await viewer.getByTestId('chat-send').click();
+    await expect.poll(() => messages(broadcaster), { timeout: 5_000 }).toEqual(['hello from Firefox <b>']);
+    await broadcaster.getByTestId('chat-input').fill('hi Firefox');
+    await broadcaster.getByTestId('chat-send').click();
+    await expect.poll(() => messages(viewer), { timeout: 5_000 }).toEqual(['hello from Firefox <b>', 'hi Firefox']);
+
+    // Firefox gives no availableIncomingBitrate: the figure is the measured receive rate.
+    await expect.poll(() => viewer.getByTestId('stat-network_speed').textContent(), { timeout: 10_000 }).toMatch(/\d/);
+    // Picture-in-picture is offered exactly where the browser has the API (Firefox 153 has it; older ones do not).
+    const pip = await viewer.evaluate(() => document.pictureInPictureEnabled === true && 'requestPictureInPicture' in HTMLVideoElement.prototype);
+    expect(await viewer.getByTestId('pip').isVisible()).toBe(pip);
+    await expectAccessible(viewer, 'the Firefox watch page, watching, with chat');
   });
 });

@@ -4,11 +4,14 @@
 // stream (peer links, the relay publisher) swaps the track before the old one
 // stops: viewers never renegotiate and never see a stopped track.
 import { audioConstraints, PRESETS, resizeIgnored, videoConstraints, type Quality } from './media.js';
+import { AudioMix, type Screen } from './screen-share.js';
 
 export type TrackKind = 'audio' | 'video';
 
 export class Capture {
   stream: MediaStream | null = null;
+  /** The screen sent instead of the camera, and the mix of its sound with the microphone. */
+  private screen: { video: MediaStreamTrack; mix: AudioMix | null } | null = null;
 
   constructor(
     public quality: Quality,
@@ -45,7 +48,44 @@ export class Capture {
     return stream;
   }
 
+  get sharingScreen(): boolean {
+    return this.screen !== null;
+  }
+
+  /** Send a screen instead of the camera. The camera closes (its light goes off) until stopSharing. */
+  async shareScreen(screen: Screen): Promise<void> {
+    if (!this.stream || this.screen) {
+      screen.video.stop();
+      screen.audio?.stop();
+      return;
+    }
+    const microphone = this.stream.getAudioTracks()[0] ?? null;
+    const mix = screen.audio ? new AudioMix(screen.audio, microphone) : null;
+    this.screen = { video: screen.video, mix };
+    await this.swap('video', screen.video);
+    // The microphone lives on inside the mix: swapped out, not stopped.
+    if (mix) await this.swap('audio', mix.track, microphone);
+  }
+
+  /** Back to the camera, at the current quality (also when the browser's own "stop sharing" ended the screen). */
+  async stopSharing(): Promise<void> {
+    const screen = this.screen;
+    if (!screen) return;
+    this.screen = null;
+    const camera = await navigator.mediaDevices.getUserMedia({ video: videoConstraints(this.quality, this.cameraId) });
+    await this.swap('video', forMotion(camera.getVideoTracks()[0]!));
+    if (screen.mix) {
+      await this.swap('audio', screen.mix.microphone);
+      screen.mix.close();
+    }
+  }
+
   async switchCamera(deviceId: string): Promise<void> {
+    // While the screen is shared, the choice waits for the way back.
+    if (this.screen) {
+      this.cameraId = deviceId;
+      return;
+    }
     const fresh = await navigator.mediaDevices.getUserMedia({ video: videoConstraints(this.quality, deviceId) });
     this.cameraId = deviceId;
     await this.swap('video', forMotion(fresh.getVideoTracks()[0]!));
@@ -55,17 +95,27 @@ export class Capture {
   async switchMicrophone(deviceId: string | null): Promise<void> {
     const fresh = deviceId ? await navigator.mediaDevices.getUserMedia({ audio: audioConstraints(deviceId) }) : null;
     this.microphoneId = deviceId ?? undefined;
-    await this.swap('audio', fresh?.getAudioTracks()[0] ?? null);
+    const track = fresh?.getAudioTracks()[0] ?? null;
+    const mix = this.screen?.mix;
+    if (!mix) return this.swap('audio', track);
+    // Mixed with the screen's sound: the new microphone goes under the same output track.
+    const old = mix.microphone;
+    mix.setMicrophone(track);
+    old?.stop();
   }
 
   /** Capture at another preset's size. */
   async setQuality(quality: Quality): Promise<void> {
     this.quality = quality;
-    await this.resize(quality);
+    // A screen keeps its own size (the encoder scales it); the camera comes back at this quality.
+    if (!this.screen) await this.resize(quality);
   }
 
   stop(): void {
     this.stream?.getTracks().forEach((t) => t.stop());
+    this.screen?.mix?.microphone?.stop();
+    this.screen?.mix?.close();
+    this.screen = null;
   }
 
   /**
@@ -85,7 +135,8 @@ export class Capture {
     await this.swap('video', forMotion(fresh.getVideoTracks()[0]!));
   }
 
-  private async swap(kind: TrackKind, track: MediaStreamTrack | null): Promise<void> {
+  /** Put `track` in the stream and on every sender; the old track stops, unless it is `keep`. */
+  private async swap(kind: TrackKind, track: MediaStreamTrack | null, keep: MediaStreamTrack | null = null): Promise<void> {
     const stream = this.stream;
     if (!stream) {
       track?.stop();
@@ -94,7 +145,7 @@ export class Capture {
     await this.onTrack(kind, track);
     for (const old of kind === 'video' ? stream.getVideoTracks() : stream.getAudioTracks()) {
       stream.removeTrack(old);
-      old.stop();
+      if (old !== keep) old.stop();
     }
     if (track) stream.addTrack(track);
     this.onPreview(stream);

@@ -9,6 +9,7 @@ import type { SignallingClient } from '../signalling/client.js';
 import { Capture, type TrackKind } from './capture.js';
 import { CodecPolicy, type CodecCeiling } from './codec-policy.js';
 import { PRESETS, type Quality } from './media.js';
+import { openScreen } from './screen-share.js';
 import { RelayFeed } from './relay-feed.js';
 import { broadcastReport, broadcastStats, relayViewerInfo, type BroadcastStats, type ViewerInfo } from './stats.js';
 import { DEFAULT_MAX_P2P, servesByRelay, uplinkStarved, type Topology } from './topology.js';
@@ -23,7 +24,7 @@ export interface RoomCredentials {
 export type BroadcastEndReason = RoomClosedReason;
 
 /** What goes wrong that the broadcaster should hear about. */
-export type BroadcastErrorCode = 'relay_publish_unsupported' | 'relay_publish_failed';
+export type BroadcastErrorCode = 'relay_publish_unsupported' | 'relay_publish_failed' | 'camera_back_failed';
 
 export interface BroadcastEvents {
   preview: MediaStream;
@@ -35,6 +36,8 @@ export interface BroadcastEvents {
   connection: 'online' | 'reconnecting';
   ended: { reason: BroadcastEndReason };
   error: { code: BroadcastErrorCode; message: string };
+  /** The picture is the screen (with the tab's sound mixed in, or not), or the camera again. */
+  sharing: { screen: boolean; audio: boolean };
 }
 
 export interface BroadcastOptions {
@@ -152,6 +155,32 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   /** Switch the microphone, or (null) send no sound. */
   switchMicrophone(deviceId: string | null): Promise<void> {
     return this.capture.switchMicrophone(deviceId);
+  }
+
+  get sharingScreen(): boolean {
+    return this.capture.sharingScreen;
+  }
+
+  /**
+   * Send the screen instead of the camera, on every viewer link and the relay
+   * (replaceTrack: nobody reconnects). Rejects if the person cancels the choice.
+   * Stopping from the browser's own sharing bar comes back to the camera too.
+   */
+  async shareScreen(): Promise<void> {
+    if (this.capture.sharingScreen) return;
+    const screen = await openScreen(PRESETS[this.capture.quality].frameRate);
+    screen.video.addEventListener('ended', () => {
+      this.stopSharing().catch((err: unknown) => this.emit('error', { code: 'camera_back_failed', message: String(err) }));
+    });
+    await this.capture.shareScreen(screen);
+    this.emit('sharing', { screen: true, audio: screen.audio !== null });
+  }
+
+  /** Back to the camera. */
+  async stopSharing(): Promise<void> {
+    if (!this.capture.sharingScreen) return;
+    await this.capture.stopSharing();
+    this.emit('sharing', { screen: false, audio: false });
   }
 
   /** Change the capture size and the encoder ceiling in place. */

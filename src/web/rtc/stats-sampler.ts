@@ -19,8 +19,13 @@ export interface Sample {
   /** kbit/s of audio and video together. */
   bitrate: number;
   videoBitrate: number;
-  /** The congestion controller's estimate of what the path carries, kbit/s. */
+  /**
+   * Network speed, kbit/s: the congestion controller's estimate of what the
+   * path carries where the browser gives one, else (inbound) what the whole
+   * transport received per second; `speedSource` says which.
+   */
   availableBitrate?: number;
+  speedSource?: 'estimate' | 'measured' | 'relay';
   fps?: number;
   width?: number;
   height?: number;
@@ -91,6 +96,8 @@ export function describePath(stats: Map<string, Stat>): PathInfo | null {
 interface Counters {
   at: number;
   bytes: number;
+  /** Everything the transport received (RTP, RTCP, ICE, all streams), for a network speed with no estimate. */
+  transportBytes: number;
   videoBytes: number;
   packets: number;
   lost: number;
@@ -142,7 +149,13 @@ export class StatsSampler {
     const rtt = num(pair?.currentRoundTripTime);
     if (rtt !== undefined) out.rtt = Math.round(rtt * 1000);
     const available = num(this.direction === 'inbound' ? pair?.availableIncomingBitrate : pair?.availableOutgoingBitrate);
-    if (available !== undefined) out.availableBitrate = Math.round(available / 1000);
+    if (available !== undefined) {
+      out.availableBitrate = Math.round(available / 1000);
+      out.speedSource = 'estimate';
+    }
+    // Chromium gives availableIncomingBitrate only with receive-side estimation (not with transport-cc), Firefox never.
+    const transport = [...stats.values()].find((x) => x.type === 'transport');
+    const transportBytes = num(transport?.bytesReceived) ?? num(pair?.bytesReceived) ?? 0;
 
     let packets = 0;
     let lost = 0;
@@ -181,6 +194,10 @@ export class StatsSampler {
       const seconds = (at - prev.at) / 1000;
       out.bitrate = Math.max(0, Math.round(((bytes - prev.bytes) * 8) / seconds / 1000));
       out.videoBitrate = Math.max(0, Math.round(((videoBytes - prev.videoBytes) * 8) / seconds / 1000));
+      if (this.direction === 'inbound' && out.availableBitrate === undefined && transportBytes >= prev.transportBytes) {
+        out.availableBitrate = Math.round(((transportBytes - prev.transportBytes) * 8) / seconds / 1000);
+        out.speedSource = 'measured';
+      }
       if (this.direction === 'inbound') {
         const dPackets = packets - prev.packets;
         const dLost = lost - prev.lost;
@@ -188,7 +205,7 @@ export class StatsSampler {
         this.latency(out, counters, prev);
       }
     }
-    this.prev = { at, bytes, videoBytes, packets, lost, ...counters };
+    this.prev = { at, bytes, videoBytes, transportBytes, packets, lost, ...counters };
     return out;
   }
 
@@ -197,7 +214,7 @@ export class StatsSampler {
    * the parts the receiver can see — half the round trip, the jitter buffer
    * and decoding — flagged as an estimate (it misses capture and encoding).
    */
-  private latency(out: Sample, now: Omit<Counters, 'at' | 'bytes' | 'videoBytes' | 'packets' | 'lost'>, prev: Counters): void {
+  private latency(out: Sample, now: Omit<Counters, 'at' | 'bytes' | 'videoBytes' | 'transportBytes' | 'packets' | 'lost'>, prev: Counters): void {
     const receiver = this.pc.getReceivers().find((r) => r.track.kind === 'video');
     const measured = receiver ? captureLatency(receiver) : undefined;
     if (measured !== undefined) {

@@ -1,5 +1,6 @@
 // The broadcaster's page: preview, device and quality choice, then the room
 // code, the share link, live statistics and the viewers' connections.
+import { ChatClient } from '../chat/chat.js';
 import { BroadcastSession, type BroadcastEndReason, type BroadcastErrorCode, type RoomCredentials } from '../broadcast/session.js';
 import type { BroadcastStats, ViewerInfo } from '../broadcast/stats.js';
 import type { Topology } from '../broadcast/topology.js';
@@ -9,7 +10,9 @@ import { classifyMediaError, isQuality, listDevices, QUALITIES, type Quality } f
 import { SignallingClient } from '../signalling/client.js';
 import { formatBitrate, h, orDash, show } from './dom.js';
 import { showError, describeServerError } from './errors.js';
-import { StatsPanel } from './stats-panel.js';
+import { broadcastTools } from './broadcast-tools.js';
+import { ChatPanel } from './chat-panel.js';
+import { speedSource, StatsPanel } from './stats-panel.js';
 
 const STORAGE_KEY = 'liveroom.broadcast';
 
@@ -23,6 +26,7 @@ const ENDED: Record<BroadcastEndReason, MessageKey> = {
 const ERRORS: Record<BroadcastErrorCode, MessageKey | null> = {
   relay_publish_unsupported: 'relay_publish_unsupported',
   relay_publish_failed: null,
+  camera_back_failed: 'cam_unknown',
 };
 
 interface Saved extends RoomCredentials {
@@ -62,19 +66,20 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
 
   const preview = h('video', { testid: 'local-video', class: 'video', attrs: { autoplay: '', playsinline: '' } });
   preview.muted = true;
-  const cameraSelect = h('select', { testid: 'camera-select', attrs: { 'aria-label': 'camera' } });
-  const micSelect = h('select', { testid: 'microphone-select', attrs: { 'aria-label': 'microphone' } });
-  const qualitySelect = h('select', { testid: 'quality-select', attrs: { 'aria-label': 'quality' } });
+  // Each control sits inside its <label>, which names it in the page's language.
+  const cameraSelect = h('select', { testid: 'camera-select' });
+  const micSelect = h('select', { testid: 'microphone-select' });
+  const qualitySelect = h('select', { testid: 'quality-select' });
   for (const q of QUALITIES) qualitySelect.append(h('option', { attrs: { value: q } }, q));
   qualitySelect.value = saved?.quality ?? '720p';
-  const codecSelect = h('select', { testid: 'codec-select', attrs: { 'aria-label': 'codec' } });
+  const codecSelect = h('select', { testid: 'codec-select' });
   codecSelect.append(translate(h('option', { attrs: { value: '' } }), 'codec_auto'));
   for (const c of VIDEO_CODEC_ORDER) codecSelect.append(h('option', { attrs: { value: c } }, c === 'H264' ? 'H.264' : c));
   codecSelect.value = parseCodecList(params.get('codec'))?.[0] ?? '';
   const goLive = h('button', { testid: 'go-live', class: 'primary big', text: 'go_live' });
   const passwordInput = h('input', {
     testid: 'room-password',
-    attrs: { type: 'password', autocomplete: 'new-password', maxlength: '128', 'aria-label': 'room password' },
+    attrs: { type: 'password', autocomplete: 'new-password', maxlength: '128' },
   });
   passwordInput.value = saved?.password ?? '';
   const privateBox = h('input', { testid: 'private-room', attrs: { type: 'checkbox' } });
@@ -83,8 +88,8 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
   show(error, false);
 
   const roomCode = h('div', { testid: 'room-code', class: 'room-code', attrs: { 'aria-live': 'polite' } });
-  const shareLink = h('input', { testid: 'share-link', class: 'share-link', attrs: { readonly: '' } });
-  const copyButton = h('button', { text: 'copy' });
+  const shareLink = h('input', { testid: 'share-link', class: 'share-link', attrs: { id: 'share-link', readonly: '' } });
+  const copyButton = h('button', { attrs: { type: 'button' }, text: 'copy' });
   const endButton = h('button', { testid: 'end-broadcast', class: 'danger', text: 'end_broadcast' });
   const viewerCount = h('span', { testid: 'viewer-count', class: 'figure' }, '0');
   const bitrate = h('span', { testid: 'bitrate', class: 'figure' }, '0');
@@ -94,7 +99,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
   const viewersTable = h(
     'table',
     { class: 'viewers', testid: 'viewers-table' },
-    h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', { text: 'path' }), h('th', { text: 'codec' }), h('th', { text: 'bitrate' }), h('th', { text: 'abr_level' }), h('th', { text: 'rtt' }), h('th', { text: 'loss' }), h('th'))),
+    h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', { text: 'path' }), h('th', { text: 'codec' }), h('th', { text: 'bitrate' }), h('th', { text: 'abr_level' }), h('th', { text: 'rtt' }), h('th', { text: 'loss' }), h('th', {}, h('span', { class: 'visually-hidden', text: 'actions' })))),
     viewersBody,
   );
   const panel = new StatsPanel(
@@ -116,14 +121,15 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     'section',
     { class: 'card live-card' },
     h('div', { class: 'live-badge' }, '● LIVE'),
-    h('label', { text: 'room_code' }),
+    h('p', { class: 'field-label', text: 'room_code' }),
     roomCode,
-    h('label', { text: 'share_link' }),
+    h('label', { class: 'field-label', attrs: { for: 'share-link' }, text: 'share_link' }),
     h('div', { class: 'row' }, shareLink, copyButton),
     h(
       'div',
       { class: 'figures' },
-      h('div', {}, h('small', { text: 'viewer_count' }), viewerCount),
+      // Read out when it changes (the summary repeats the same number every second).
+      h('div', { attrs: { 'aria-live': 'polite', 'aria-atomic': 'true' } }, h('small', { text: 'viewer_count' }), ' ', viewerCount),
       h('div', {}, h('small', {}, h('span', { text: 'bitrate' }), ' kbit/s'), bitrate),
       h('div', {}, h('small', { text: 'connection_type' }), connectionType),
     ),
@@ -131,6 +137,9 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
   );
   show(livePanel, false);
   show(panel.element, false);
+  const chat = new ChatClient(signalling);
+  const chatPanel = new ChatPanel(chat, { moderate: { removeViewer: (id) => session?.removeViewerFromRoom(id) } });
+  show(chatPanel.element, false);
 
   const setup = h(
     'section',
@@ -144,14 +153,21 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     goLive,
   );
 
+  const fail = (message: string) => showError(error, message);
+  const tools = broadcastTools(() => session, () => roomCode.textContent || 'preview', fail);
+
   root.replaceChildren(
     h('a', { class: 'back', attrs: { href: '#/' }, text: 'back' }),
-    h('div', { class: 'stage' }, h('div', { class: 'player' }, preview), h('div', { class: 'side' }, setup, livePanel)),
+    h('h1', { text: 'heading_broadcast' }),
+    h(
+      'div',
+      { class: 'stage' },
+      h('div', { class: 'broadcast-main' }, h('div', { class: 'player' }, preview), tools.element),
+      h('div', { class: 'side' }, setup, livePanel, chatPanel.element),
+    ),
     error,
     panel.element,
   );
-
-  const fail = (message: string) => showError(error, message);
 
   function mediaErrorText(err: unknown): string {
     const kind = classifyMediaError(err);
@@ -184,7 +200,9 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
       // The same stream comes again after a device or size change, its tracks swapped in place:
       // assigning it again would reload the element and blank the preview for a moment.
       if (preview.srcObject !== stream) preview.srcObject = stream;
+      tools.tracksChanged();
     });
+    session.on('sharing', (state) => tools.sharing(state));
     wireSession(session);
     try {
       await session.startPreview();
@@ -214,6 +232,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
       );
       show(livePanel, true);
       show(panel.element, true);
+      show(chatPanel.element, true);
       show(goLive, false);
     });
     s.on('summary', (m) => {
@@ -222,7 +241,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     s.on('stats', (stats) => renderStats(stats));
     s.on('error', (e) => {
       const key = ERRORS[e.code];
-      if (key) fail(t(key));
+      if (key) fail(t(key, { message: e.message }));
     });
     s.on('viewers', (viewers) => renderViewers(viewers));
     s.on('connection', (state) => {
@@ -232,6 +251,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     s.on('ended', ({ reason }) => {
       sessionStorage.removeItem(STORAGE_KEY);
       show(livePanel, false);
+      show(chatPanel.element, false);
       roomCode.textContent = '';
       fail(t(ENDED[reason]));
     });
@@ -241,6 +261,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     bitrate.textContent = String(stats.bitrate);
     panel.set('upload', formatBitrate(stats.upload));
     panel.set('network_speed', formatBitrate(stats.availableBitrate));
+    panel.explain('network_speed', speedSource(stats));
     panel.set('resolution', stats.width && stats.height ? `${stats.width}×${stats.height}` : '—');
     panel.set('fps', orDash(stats.fps === undefined ? undefined : Math.round(stats.fps)));
     panel.set('codec', orDash(stats.codec));
@@ -343,6 +364,9 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
 
   return () => {
     if (session?.room) session.end();
+    tools.dispose();
+    chatPanel.dispose();
+    chat.dispose();
     signalling.close();
   };
 }

@@ -12,7 +12,7 @@ export function renderHomePage(root: HTMLElement): () => void {
   const list = h('ul', { class: 'room-list', testid: 'room-list' });
   const empty = h('p', { class: 'muted', text: 'no_live_rooms' });
   root.replaceChildren(
-    h('p', { class: 'tagline', text: 'tagline' }),
+    h('h1', { class: 'tagline', text: 'tagline' }),
     h(
       'div',
       { class: 'entry' },

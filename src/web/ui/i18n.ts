@@ -1,6 +1,8 @@
 // Chinese and English. The language comes from a saved choice, else the
 // browser's; switching it rewrites every translated text in place, so live
 // sessions on the page are untouched.
+import { enLive, zhLive } from './i18n-live.js';
+
 const zh = {
   app_title: 'LiveRoom 直播间',
   tagline: '打开链接就能看的低延迟直播，无需安装任何东西',
@@ -122,7 +124,6 @@ const zh = {
   net_summary_no_server: '连不上服务器：其他检测都无法进行。请检查网络。',
   net_summary_turn: '任何网络的观众都能连上：TURN 中继可用（{transports}）。',
   net_summary_direct_only: '直连应该可行；但没有可用的 TURN 中继，防火墙严格的网络里的观众可能连不上。',
-  net_summary_lan_only: 'STUN 和 TURN 都不可用：只有同一局域网内的连接能成功。',
   // Adaptive bitrate: the level the broadcaster runs this viewer's link at.
   abr_level: '自适应画质',
   abr_level_value: '{height}p，最高 {kbps} kbit/s（第 {n}/{count} 档）',
@@ -132,6 +133,7 @@ const zh = {
   abr_reason_recovered: '网络好转，已回升',
   abr_reason_preset: '清晰度已切换',
   language: 'English',
+  ...zhLive,
 } as const;
 
 export type MessageKey = keyof typeof zh;
@@ -257,7 +259,6 @@ const en: Record<MessageKey, string> = {
   net_summary_no_server: 'The server cannot be reached, so nothing else can be tested. Check the network.',
   net_summary_turn: 'Viewers on any network can connect: the TURN relay works ({transports}).',
   net_summary_direct_only: 'Direct connections should work, but with no working TURN relay, viewers behind strict firewalls may not connect.',
-  net_summary_lan_only: 'Neither STUN nor TURN works: only connections within the same local network will succeed.',
   abr_level: 'Adaptive quality',
   abr_level_value: '{height}p, up to {kbps} kbit/s (level {n} of {count})',
   abr_reason_loss: 'lowered for packet loss',
@@ -266,6 +267,7 @@ const en: Record<MessageKey, string> = {
   abr_reason_recovered: 'raised again: the network is clean',
   abr_reason_preset: 'quality preset changed',
   language: '中文',
+  ...enLive,
 };
 
 export type Lang = 'zh' | 'en';
@@ -313,6 +315,6 @@ export function setLang(next: Lang): void {
   }
   for (const el of document.querySelectorAll<HTMLInputElement>('[data-i18n-placeholder]')) {
     const key = el.dataset.i18nPlaceholder!;
-    if (isMessageKey(key)) el.placeholder = t(key);
+    if (isMessageKey(key)) el.placeholder = t(key, JSON.parse(el.dataset.i18nParams ?? '{}') as Params);
   }
 }

@@ -1,6 +1,7 @@
 // The collapsible statistics panel both pages share: labelled figures and two
 // charts over the last minute — bitrate against the network's estimate, and
 // frame rate with the round trip (the two things that show a bad network first).
+import type { Sample } from '../rtc/stats-sampler.js';
 import { t, type MessageKey } from './i18n.js';
 import { LineChart } from './chart.js';
 import { h } from './dom.js';
@@ -10,6 +11,12 @@ export interface ChartPoint {
   network?: number | undefined;
   fps?: number | undefined;
   rtt?: number | undefined;
+}
+
+/** The tooltip of a network-speed figure: the browser's estimate, or a measured receive rate. */
+export function speedSource(s: Pick<Sample, 'availableBitrate' | 'speedSource'>): MessageKey | null {
+  if (s.availableBitrate === undefined) return null;
+  return s.speedSource === 'relay' ? 'speed_measured_relay' : s.speedSource === 'measured' ? 'speed_measured' : 'speed_estimate';
 }
 
 export class StatsPanel {
@@ -33,6 +40,9 @@ export class StatsPanel {
     }
     this.bitrateChart.canvas.dataset.testid = 'chart-bitrate';
     this.motionChart.canvas.dataset.testid = 'chart-fps-rtt';
+    // A chart is an image: named from the start, with the latest figures once there are some (plot).
+    this.bitrateChart.canvas.setAttribute('aria-label', t('chart_bitrate'));
+    this.motionChart.canvas.setAttribute('aria-label', t('chart_fps_rtt'));
     this.element = h(
       'details',
       { class: 'stats-panel', attrs: { open: '' } },
@@ -46,6 +56,15 @@ export class StatsPanel {
       ),
       extra,
     );
+  }
+
+  /** Say where a figure comes from (a tooltip, read by screen readers as the figure's description); null: nothing to say. */
+  explain(key: MessageKey, why: MessageKey | null): void {
+    const el = this.values.get(key);
+    if (!el || el.dataset.why === (why ?? '')) return;
+    el.dataset.why = why ?? '';
+    if (why) el.title = t(why);
+    else el.removeAttribute('title');
   }
 
   set(key: MessageKey, text: string): void {

@@ -1,5 +1,7 @@
 // The viewer's page: a code to type (or one from the link), then the live
 // picture with its connection, bitrate and the room's viewer count.
+import { ChatClient } from '../chat/chat.js';
+import { chooseName, chosenName, joinName, viewerNumber } from '../chat/names.js';
 import { parseCodecList } from '../rtc/codecs.js';
 import { t, translate, type MessageKey } from './i18n.js';
 import type { Sample } from '../rtc/stats-sampler.js';
@@ -9,7 +11,10 @@ import { ViewSession, type LadderStatus, type QualityLevel, type ViewErrorCode, 
 import { formatBitrate, h, orDash, show } from './dom.js';
 import { describeServerError, showError } from './errors.js';
 import { describeLadder } from './path-words.js';
-import { StatsPanel } from './stats-panel.js';
+import { ChatPanel } from './chat-panel.js';
+import { playerControls } from './player-controls.js';
+import { acceptRoomCodes } from './room-code.js';
+import { speedSource, StatsPanel } from './stats-panel.js';
 
 /** Why watching ended, for the reasons a viewer is sent (`taken_over` goes only to a broadcaster). */
 const ENDED: Record<Exclude<RoomClosedReason, 'taken_over'> | 'removed', MessageKey> = {
@@ -30,24 +35,45 @@ const ERRORS: Record<ViewErrorCode, MessageKey> = {
  */
 export function renderWatchPage(root: HTMLElement, initialCode: string | null, params: URLSearchParams): () => void {
   const signalling = new SignallingClient();
+  const chat = new ChatClient(signalling);
   let session: ViewSession | null = null;
 
   const input = h('input', {
     testid: 'room-input',
     class: 'code-input',
-    attrs: { inputmode: 'numeric', autocomplete: 'off', maxlength: '6', 'data-i18n-placeholder': 'enter_code', 'aria-label': 'room code' },
+    attrs: { id: 'room-input', inputmode: 'numeric', autocomplete: 'off', 'data-i18n-placeholder': 'enter_code' },
   });
   input.placeholder = t('enter_code');
+  acceptRoomCodes(input);
+  const nameInput = h('input', { testid: 'display-name', attrs: { id: 'display-name', maxlength: '32', autocomplete: 'nickname' } });
+  nameInput.value = chosenName() ?? '';
   const joinButton = h('button', { testid: 'join', class: 'primary big', text: 'join' });
   // Shown only once the server says the room needs a password.
   const passwordInput = h('input', {
     testid: 'join-password',
     class: 'code-input',
-    attrs: { type: 'password', autocomplete: 'current-password', maxlength: '128', 'aria-label': 'password', 'data-i18n-placeholder': 'password' },
+    attrs: { type: 'password', autocomplete: 'current-password', maxlength: '128', 'data-i18n-placeholder': 'password' },
   });
   passwordInput.placeholder = t('password');
   show(passwordInput, false);
-  const form = h('form', { class: 'card join-form', attrs: { novalidate: '' } }, input, passwordInput, joinButton);
+  const passwordLabel = h('label', { class: 'visually-hidden', attrs: { for: 'join-password' }, text: 'password' });
+  passwordInput.id = 'join-password';
+  show(passwordLabel, false);
+  const form = h(
+    'form',
+    { class: 'card join-form', attrs: { novalidate: '' } },
+    h('label', { class: 'visually-hidden', attrs: { for: 'room-input' }, text: 'room_code_input' }),
+    input,
+    passwordLabel,
+    passwordInput,
+    joinButton,
+    h('label', { class: 'name-field', attrs: { for: 'display-name' } }, h('span', { text: 'display_name' })),
+    nameInput,
+  );
+  // The default name, in the page's language as it changes.
+  nameInput.dataset.i18nPlaceholder = 'viewer_default';
+  nameInput.dataset.i18nParams = JSON.stringify({ n: viewerNumber() });
+  nameInput.placeholder = t('viewer_default', { n: viewerNumber() });
   const error = h('p', { testid: 'error-message', class: 'error', attrs: { role: 'alert' } });
   show(error, false);
 
@@ -62,9 +88,10 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     screen.replaceWith(el);
     screen = el;
   };
-  const unmute = h('button', { testid: 'unmute', class: 'unmute', text: 'unmute' });
+  const unmute = h('button', { testid: 'unmute', class: 'unmute', attrs: { type: 'button' }, text: 'unmute' });
   const status = h('div', { testid: 'player-status', class: 'player-status', attrs: { 'aria-live': 'polite' } });
   const viewerCount = h('span', { testid: 'viewer-count', class: 'figure' }, '0');
+  const chatPanel = new ChatPanel(chat);
   const bitrate = h('span', { testid: 'bitrate', class: 'figure' }, '0');
   const connectionType = h('span', { testid: 'connection-type', class: 'figure' }, '—');
   const pathWords = h('span', { testid: 'connection-path', class: 'path-words', attrs: { 'aria-live': 'polite' } });
@@ -85,26 +112,35 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     { key: 'freezes' },
     { key: 'latency' },
   ]);
+  const box = h('div', { class: 'player' }, video, status, unmute);
+  const controls = playerControls(box, () => screen);
+  box.append(controls.element);
   const player = h(
     'section',
     { class: 'watch' },
-    h('div', { class: 'player' }, video, status, unmute),
+    box,
     h(
       'div',
-      { class: 'figures' },
-      h('div', {}, h('small', { text: 'room_code' }), roomLabel),
-      h('div', {}, h('small', { text: 'viewer_count' }), viewerCount),
-      h('div', {}, h('small', {}, h('span', { text: 'bitrate' }), ' kbit/s'), bitrate),
-      h('div', {}, h('small', { text: 'connection_type' }), connectionType),
-      leaveButton,
+      { class: 'watch-info' },
+      h(
+        'div',
+        { class: 'figures' },
+        h('div', {}, h('small', { text: 'room_code' }), roomLabel),
+        // Read out when it changes (the summary repeats the same number every second).
+        h('div', { attrs: { 'aria-live': 'polite', 'aria-atomic': 'true' } }, h('small', { text: 'viewer_count' }), ' ', viewerCount),
+        h('div', {}, h('small', {}, h('span', { text: 'bitrate' }), ' kbit/s'), bitrate),
+        h('div', {}, h('small', { text: 'connection_type' }), connectionType),
+        leaveButton,
+      ),
+      h('p', {}, h('small', { text: 'path_label' }), ' ', pathWords),
+      h('p', {}, h('small', { text: 'abr_level' }), ' ', qualityLevel),
+      panel.element,
     ),
-    h('p', {}, h('small', { text: 'path_label' }), ' ', pathWords),
-    h('p', {}, h('small', { text: 'abr_level' }), ' ', qualityLevel),
-    panel.element,
+    chatPanel.element,
   );
   show(player, false);
 
-  root.replaceChildren(h('a', { class: 'back', attrs: { href: '#/' }, text: 'back' }), form, error, player);
+  root.replaceChildren(h('a', { class: 'back', attrs: { href: '#/' }, text: 'back' }), h('h1', { text: 'heading_watch' }), form, error, player);
 
   const setStatus = (key: MessageKey | null) => {
     if (key) translate(status, key);
@@ -138,6 +174,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
     path = s.path;
     renderPath();
     panel.set('network_speed', formatBitrate(s.availableBitrate));
+    panel.explain('network_speed', speedSource(s));
     panel.set('resolution', s.width && s.height ? `${s.width}×${s.height}` : '—');
     panel.set('fps', orDash(s.fps === undefined ? undefined : Math.round(s.fps)));
     panel.set('codec', orDash(s.codec));
@@ -175,6 +212,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       forceTurn: params.get('via') === 'turn',
       codecs: parseCodecList(params.get('codecs')),
       ...(jb === 'none' ? { jitterBufferTargetMs: null } : jb !== null && Number.isFinite(Number(jb)) ? { jitterBufferTargetMs: Number(jb) } : {}),
+      name: joinName(),
     });
     session = s;
     s.setMuted(video.muted);
@@ -226,6 +264,7 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
       showError(error, e.code ? describeServerError(e.code, e.message, code) : t('server_unreachable'));
       if (e.code === 'password_required' || e.code === 'wrong_password') {
         show(passwordInput, true);
+        show(passwordLabel, true);
         passwordInput.value = '';
         passwordInput.focus();
       }
@@ -238,10 +277,8 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
+    chooseName(nameInput.value);
     void join(input.value.trim(), passwordInput.hidden ? undefined : passwordInput.value || undefined);
-  });
-  input.addEventListener('input', () => {
-    input.value = input.value.replace(/\D/g, '').slice(0, 6);
   });
   unmute.addEventListener('click', () => {
     video.muted = !video.muted;
@@ -268,6 +305,9 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
 
   return () => {
     session?.leave();
+    chatPanel.dispose();
+    chat.dispose();
+    controls.dispose();
     signalling.close();
   };
 }

@@ -74,6 +74,8 @@ export interface ViewOptions {
   codecs?: VideoCodec[] | null;
   /** RTCRtpReceiver.jitterBufferTarget for the received tracks, ms (`?jb=`; `?jb=none` leaves the browser's). */
   jitterBufferTargetMs?: number | null;
+  /** The name beside this viewer's chat messages (the server picks one without it). */
+  name?: string;
 }
 
 /**
@@ -150,7 +152,14 @@ export class ViewSession extends Emitter<ViewEvents> {
   /** join_room, telling the broadcaster which codecs this browser decodes. */
   private joinMessage(roomId: string, password: string | undefined) {
     const codecs = receivableCodecs(this.options.codecs);
-    return { type: 'join_room' as const, room_id: roomId, ...(password !== undefined ? { password } : {}), ...(codecs.length ? { codecs } : {}) };
+    const name = this.options.name;
+    return {
+      type: 'join_room' as const,
+      room_id: roomId,
+      ...(password !== undefined ? { password } : {}),
+      ...(codecs.length ? { codecs } : {}),
+      ...(name !== undefined ? { name } : {}),
+    };
   }
 
   private listen(): () => void {
@@ -263,7 +272,20 @@ export class ViewSession extends Emitter<ViewEvents> {
       this.setState('playing');
     });
     player.on('stats', (s) => {
-      this.lastRelaySample = { at: performance.now(), bitrate: s.bitrate, videoBitrate: s.bitrate, fps: s.fps, width: s.width, height: s.height, codec: s.codec, latency: s.latency, path: SERVER_RELAY_PATH };
+      this.lastRelaySample = {
+        at: performance.now(),
+        bitrate: s.bitrate,
+        videoBitrate: s.bitrate,
+        // The relay has no congestion estimate: its network speed is what arrives.
+        availableBitrate: s.bitrate,
+        speedSource: 'relay',
+        fps: s.fps,
+        width: s.width,
+        height: s.height,
+        codec: s.codec,
+        latency: s.latency,
+        path: SERVER_RELAY_PATH,
+      };
     });
     player.on('closed', () => {
       if (route.player !== player || this.state === 'closed') return;

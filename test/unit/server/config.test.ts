@@ -234,3 +234,13 @@ describe('connection ladder and TLS settings', () => {
     expect(usage()).toMatch(/--https\s+HTTPS/);
   });
 });
+
+describe('chat limits', () => {
+  it('CHAT_RATE and CHAT_BURST: one a second and five at once by default; env and flags; bad values refused', () => {
+    expect(defaultConfig().chat).toEqual({ messagesPerSecond: 1, burst: 5 });
+    expect(loadConfig({ CHAT_RATE: '0.5', CHAT_BURST: '3' }, []).chat).toEqual({ messagesPerSecond: 0.5, burst: 3 });
+    expect(loadConfig({ CHAT_RATE: '0.5' }, ['--chat-rate', '2', '--chat-burst=8']).chat).toEqual({ messagesPerSecond: 2, burst: 8 });
+    expect(configError({ CHAT_RATE: '0' }).message).toContain('CHAT_RATE');
+    expect(configError({ CHAT_BURST: '2.5' }).message).toContain('CHAT_BURST');
+  });
+});

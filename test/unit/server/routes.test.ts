@@ -50,6 +50,8 @@ const SAMPLES: { [K in ClientMessageType]: Extract<ClientMessage, { type: K }> }
   quality_level: { type: 'quality_level', target_id: 'x', level: 0, levels: 6, height: 720, max_bitrate: 2500 },
   stats_report: { type: 'stats_report' },
   ping: { type: 'ping' },
+  chat_send: { type: 'chat_send', text: 'hi' },
+  chat_delete: { type: 'chat_delete', id: 'm' },
 };
 
 describe('the route table', () => {
@@ -84,6 +86,8 @@ describe('the route table', () => {
       request_relay: 'room_not_found',
       create_room: 'room_created',
       ping: 'pong',
+      chat_send: 'not_in_room',
+      chat_delete: 'not_in_room',
     });
   });
 
@@ -94,7 +98,7 @@ describe('the route table', () => {
     const room = [...rooms.all()][0]!;
     const viewer = connection();
     r.dispatch(viewer, { type: 'join_room', room_id: room.id });
-    for (const type of ['end_room', 'remove_viewer', 'assign_relay', 'relay_unavailable', 'quality_level'] as const) {
+    for (const type of ['end_room', 'remove_viewer', 'assign_relay', 'relay_unavailable', 'quality_level', 'chat_delete'] as const) {
       viewer.sent.length = 0;
       r.dispatch(viewer, SAMPLES[type]);
       expect(viewer.sent, type).toMatchObject([{ type: 'error', code: 'not_allowed', request_type: type }]);
