@@ -24,7 +24,7 @@ const CLK_TCK = 100;
 const ACK_MS = 100;
 
 function startServer(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/server/main.js'), '--port', '0', '--host', '127.0.0.1', '--stun-urls', ''], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/server/main.js'), '--port', '0', '--udp-port', '0', '--host', '127.0.0.1', '--stun-urls', ''], {
     // Every viewer comes from one address and joins one room.
     env: { ...process.env, MAX_VIEWERS: '100000', MAX_CONNECTIONS_PER_IP: '1000000', MAX_FAILED_JOINS_PER_IP: '1000000', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
