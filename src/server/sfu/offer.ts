@@ -190,6 +190,12 @@ export function decodes(viewer: SdpCodec, track: InboundTrackInfo): boolean {
   return constrainedBaseline && ['42', '4d', '64'].includes(vp.slice(0, 2));
 }
 
+function sameProfile(viewer: SdpCodec, track: InboundTrackInfo): boolean {
+  if (track.codec !== 'H264') return true;
+  const profile = (fmtp: string | undefined) => (fmtpParams(fmtp).get('profile-level-id') ?? '42000a').slice(0, 4).toLowerCase();
+  return profile(viewer.fmtp) === profile(track.fmtp);
+}
+
 /** How a codec is named in messages: "H.264 (profile-level-id=42e01f;packetization-mode=1)". */
 export function describeTrack(track: InboundTrackInfo): string {
   const name = track.codec === 'H264' ? 'H.264' : track.codec === 'opus' ? 'Opus' : track.codec;
@@ -213,7 +219,8 @@ export function chooseViewerTracks(offer: ParsedOffer, current: { video?: Inboun
     const track = current[kind];
     const section = sectionFor(offer, kind, 'viewer');
     if (!track || !section) continue;
-    const first = section.codecs.find((c) => decodes(c, track));
+    // The same H.264 profile as the stream's if offered, else one that contains it.
+    const first = section.codecs.find((c) => decodes(c, track) && sameProfile(c, track)) ?? section.codecs.find((c) => decodes(c, track));
     if (!first) continue;
     const rest = section.codecs.filter((c) => c !== first && sfuCodec(c) !== null && (kind === 'audio') === (sfuCodec(c) === 'opus'));
     out[kind] = { mid: section.mid, codecs: [first, ...rest] };
