@@ -4,7 +4,7 @@
 // RTP: VP8 frames packetized here (RFC 7741 payload descriptor, a P bit that
 // marks keyframes) and Opus-sized audio packets, so a player can check what
 // arrives against what was sent.
-import { Audio, PeerConnection, RtcpReceivingSession, Video, type Track } from 'node-datachannel';
+import { Audio, PeerConnection, RtcpReceivingSession, RtcpSrReporter, RtpPacketizationConfig, Video, type Track } from 'node-datachannel';
 import { isRtcp, readRtpHeader, type RtpHeader } from '../../src/server/sfu/rtp.js';
 
 /** An offer (or answer) with every candidate, as OBS sends it. */
@@ -59,6 +59,7 @@ export class TestPublisher {
   readonly remb: number[] = [];
   answer = '';
   location = '';
+  private audioTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor() {
     const video = new Video('0', 'SendOnly');
@@ -69,6 +70,9 @@ export class TestPublisher {
     audio.addSSRC(this.audioSsrc, 'test-cname', 'test-stream', 'test-audio');
     this.video = this.pc.addTrack(video);
     this.audio = this.pc.addTrack(audio);
+    // Sender reports, as every WebRTC sender sends them: the server answers each with a receiver report and REMB.
+    this.video.setMediaHandler(new RtcpSrReporter(new RtpPacketizationConfig(this.videoSsrc, 'test-cname', 96, 90000)));
+    this.audio.setMediaHandler(new RtcpSrReporter(new RtpPacketizationConfig(this.audioSsrc, 'test-cname', 111, 48000)));
     this.video.onMessage((rtcp) => this.feedback(rtcp));
   }
 
@@ -76,7 +80,7 @@ export class TestPublisher {
     return gathered(this.pc);
   }
 
-  /** POST the offer; on 201 take the answer and wait for media to flow. */
+  /** POST the offer; on 201 take the answer and wait for the path to open. */
   async publish(url: string, token: string): Promise<Posted> {
     const posted = await postOffer(url, await this.offer(), token);
     if (posted.status !== 201) return posted;
@@ -129,7 +133,16 @@ export class TestPublisher {
     return p;
   }
 
+  /** Audio every 20 ms until close(), as a live publisher sends it (so the session is never idle). */
+  startAudio(): void {
+    this.audioTimer ??= setInterval(() => {
+      if (this.audio.isOpen()) this.sendAudio();
+    }, 20);
+  }
+
   close(): void {
+    if (this.audioTimer) clearInterval(this.audioTimer);
+    this.audioTimer = null;
     this.pc.close();
   }
 
@@ -222,4 +235,11 @@ export class TestPlayer {
     into.push({ header, packet: message });
     for (const w of this.waiters.splice(0)) w();
   }
+}
+
+/** A gauge or counter of the server's /metrics (0 when absent). */
+export async function metric(baseUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : 0;
 }
