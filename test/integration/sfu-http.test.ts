@@ -94,6 +94,21 @@ describe('WHIP POST', () => {
     }
   });
 
+  it('with ANNOUNCED_IP, the answer\'s host candidates carry that address instead of the server\'s own', async () => {
+    const { sfu } = defaultConfig();
+    const natted = await startServer({ sfu: { ...sfu, announcedIp: '203.0.113.7' } });
+    try {
+      const room = await createRoom(await pool.connect(natted.wsUrl));
+      const res = await postOffer(`${natted.httpUrl}/api/whip/${room.roomId}`, await publisher().offer(), room.token);
+      expect(res.status).toBe(201);
+      const hosts = [...res.body.matchAll(/^a=candidate:\S+ 1 UDP \d+ (\S+) (\d+) typ host/gm)];
+      expect(hosts.map((m) => m[1])).toEqual(['203.0.113.7']);
+      expect(hosts[0]![2]).toBe(String(natted.server.sfu.engine.port));
+    } finally {
+      await natted.close();
+    }
+  });
+
   it('a token for a room the server no longer has opens it again (as a WebSocket reclaim does)', async () => {
     const secret = 'sfu-reopen-secret';
     const first = await startServer({ roomSecret: secret });

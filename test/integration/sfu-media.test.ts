@@ -5,6 +5,7 @@
 // keyframe; a player's PLI reaches the publisher, merged; a second publisher
 // with the same token takes over without the players reconnecting.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { SfuPublisher } from '../../src/server/sfu/publisher.js';
 import { readRtpHeader } from '../../src/server/sfu/rtp.js';
 import { ClientPool, createRoom, eventually, type OpenRoom } from '../helpers/client.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
@@ -155,6 +156,39 @@ describe('keyframes', () => {
     const got = await p.videoCount(count + key.length);
     expect(got.slice(count).map((g) => payloadOf(g.packet).equals(payloadOf(key[got.indexOf(g) - count]!)))).toEqual(key.map(() => true));
     expectUnbroken(got);
+  });
+});
+
+describe('other consumers of a room\'s RTP (the relay transmuxer)', () => {
+  it('get every publisher as it starts feeding a room, with its tracks, and its packets as they arrive', async () => {
+    const room = await createRoom(await pool.connect());
+    const seen: { roomId: string; tracks: unknown[]; packets: number[] }[] = [];
+    const listener = (roomId: string, publisher: SfuPublisher) => {
+      const entry = { roomId, tracks: publisher.tracks, packets: [] as number[] };
+      seen.push(entry);
+      publisher.on('rtp', (track, packet) => {
+        if (track.kind === 'video') entry.packets.push(readRtpHeader(packet)!.sequenceNumber);
+      });
+    };
+    srv.server.sfu.on('publisher', listener);
+    try {
+      const pub = await publish(room);
+      const sent = pub.sendFrame(true);
+      await eventually(async () => expect(seen[0]?.packets.length).toBe(sent.length));
+      expect(seen[0]).toMatchObject({
+        roomId: room.roomId,
+        tracks: [
+          { kind: 'video', codec: 'VP8', payloadType: 96, clockRate: 90000 },
+          { kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48000, channels: 2 },
+        ],
+      });
+      // As the publisher sent them: its own sequence numbers, untouched.
+      expect(seen[0]!.packets).toEqual(sent.map((p) => readRtpHeader(p)!.sequenceNumber));
+      await publish(room);
+      expect(seen).toHaveLength(2);
+    } finally {
+      srv.server.sfu.off('publisher', listener);
+    }
   });
 });
 

@@ -72,10 +72,8 @@ export class SfuFeed extends EventEmitter<{ ended: [reason: EndReason] }> {
     const previous = this.publisher;
     this.publisher = publisher;
     this.clearWait();
-    if (previous) {
-      previous.removeAllListeners('rtp');
-      previous.close('replaced');
-    }
+    // Closed, it emits nothing more (its packets still queued are dropped).
+    previous?.close('replaced');
     this.tracks = { video: publisher.track('video'), audio: publisher.track('audio') };
     for (const out of [this.video, this.audio]) {
       out.continuity.restart();

@@ -4,6 +4,7 @@
 // the client address, and its end. HTTP lives in whip.ts / whep.ts; media in
 // feed.ts, publisher.ts and subscriber.ts.
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { IpLimits } from '../ip-limits.js';
@@ -55,7 +56,12 @@ function midsOf(choice: { video?: { mid: string }; audio?: { mid: string } }): S
 /** How a WHEP viewer got in: with a use_sfu ticket (a signalling viewer), or as a standard player. */
 export type WhepAccess = { ticketViewerId: string } | { ticketViewerId: null };
 
-export class SfuService implements SfuRouting {
+/**
+ * `publisher` is emitted for every WHIP publisher that starts feeding a room
+ * (the first, and each that replaces one): whoever else consumes a room's RTP
+ * (the relay transmuxer) listens to its `rtp` events until it is `closed`.
+ */
+export class SfuService extends EventEmitter<{ publisher: [roomId: string, publisher: SfuPublisher] }> implements SfuRouting {
   readonly engine: SfuEngine;
   private readonly feeds = new Map<string, SfuFeed>();
   private readonly sessions = new Map<string, SfuSession>();
@@ -72,6 +78,7 @@ export class SfuService implements SfuRouting {
     private readonly metrics: ServerMetrics,
     private readonly log: Logger,
   ) {
+    super();
     const { sfu } = config;
     this.engine = new SfuEngine({ udpPort: sfu.udpPort, ...(sfu.announcedIp ? { announcedIp: sfu.announcedIp } : {}), stunUrls: config.stunUrls }, log);
     this.tickets = new SfuTickets(sfu.ticketMs);
@@ -157,6 +164,7 @@ export class SfuService implements SfuRouting {
       feed = created;
     }
     feed.setPublisher(publisher);
+    this.emit('publisher', roomId, publisher);
     this.log.info({ room: roomId, session: id, tracks: publisher.tracks.map(describeTrack) }, 'whip publisher');
     return { ok: true, value: { session, answer } };
   }
