@@ -89,8 +89,15 @@ interface SfuRow {
   'viewers per core': number;
 }
 
+/** Every process this bench started, ended however it ends. */
+const started = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of started) child.kill('SIGKILL');
+});
+
 async function runSfu(n: number, nodeArgs: string[] = []): Promise<SfuRow> {
   const { child: server, port } = await startServer(nodeArgs);
+  started.add(server);
   const viewers: ChildProcess[] = [];
   const publisher = new TestPublisher();
   let streaming = true;
@@ -118,7 +125,13 @@ async function runSfu(n: number, nodeArgs: string[] = []): Promise<SfuRow> {
     })();
 
     const processes = Math.max(1, Math.ceil(n / PER_PROCESS));
-    for (let i = 0; i < processes; i++) viewers.push(fork(path.join(import.meta.dirname, 'sfu-viewers.ts'), [], { execArgv: ['--import', 'tsx'] }));
+    for (let i = 0; i < processes; i++) {
+      const child = fork(path.join(import.meta.dirname, 'sfu-viewers.ts'), [], { execArgv: ['--import', 'tsx'] });
+      // A viewer process that died fails its next ask(); its closed channel must not crash the bench.
+      child.on('error', () => undefined);
+      started.add(child);
+      viewers.push(child);
+    }
     const url = `http://127.0.0.1:${port}/api/whep/${roomId}`;
     await Promise.all(viewers.map((v, i) => ask(v, { type: 'open', url, count: Math.min(PER_PROCESS, n - i * PER_PROCESS) }, 'opened')));
     await new Promise((r) => setTimeout(r, WARM_UP_S * 1000));
@@ -165,8 +178,11 @@ async function runSfu(n: number, nodeArgs: string[] = []): Promise<SfuRow> {
     streaming = false;
     await Promise.all(viewers.map((v) => ask(v, { type: 'close' }, 'never').catch(() => undefined)));
     publisher.close();
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    if (server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+    }
+    for (const child of [server, ...viewers]) started.delete(child);
   }
 }
 
