@@ -5,13 +5,16 @@
 // process. Then the WebSocket relay (bench/relay-fanout.ts) with the same
 // stream and N, in the same run.
 //
-//   npm run bench:sfu -- [N ...] [--audio] [--profile]     (default N: 50 100 200)
+//   npm run bench:sfu -- [N ...] [--runs=K] [--audio] [--profile]     (default N: 50 100 200)
 //
 // Per N: server CPU (% of one core, its main thread apart), CPU µs per packet
 // forwarded, packets lost on the way, server RSS, and the viewers per core the
 // CPU figure implies. --audio adds 50 Opus-sized packets a second. --profile
 // runs the server once more at the largest N under --cpu-prof and prints
-// where its main thread's time goes. Bounded: ~25 s of streaming per N.
+// where its main thread's time goes. --runs=K measures each N K times (SFU
+// and relay alternating) and prints the medians. Bounded: ~25 s per N and run.
+// On a 2-core machine the viewers' own processes fill both cores from ~200
+// viewers on: rows past that measure the clients, not the server.
 import { fork, type ChildProcess, type Serializable } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +34,7 @@ const args = process.argv.slice(2);
 const withAudio = args.includes('--audio');
 const profile = args.includes('--profile');
 const counts = args.map(Number).filter((x) => x > 0);
+const runs = Number(/^--runs=(\d+)$/.exec(args.find((a) => a.startsWith('--runs=')) ?? '')?.[1] ?? 1);
 
 /** CPU seconds a process spent in user space and in the kernel (sendto, and on loopback the receivers' UDP input too). */
 function userSystem(pid: number): { user: number; system: number } {
@@ -65,6 +69,7 @@ async function metricsOf(port: number, name: string): Promise<number> {
 
 function ask<T>(child: ChildProcess, command: Serializable, answer: string): Promise<T> {
   return new Promise((resolve, reject) => {
+    if (!child.connected) return reject(new Error('viewer process gone'));
     const on = (m: { type: string }) => {
       if (m.type !== answer) return;
       child.off('message', on);
@@ -74,6 +79,16 @@ function ask<T>(child: ChildProcess, command: Serializable, answer: string): Pro
     child.once('exit', (code) => reject(new Error(`viewer process exited ${code}`)));
     child.send(command);
   });
+}
+
+/** Tell a viewer process to close its players and wait for it to exit (at most 5 s, then it is killed). */
+async function closeViewers(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (child.connected) child.send({ type: 'close' });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 interface SfuRow {
@@ -176,7 +191,7 @@ async function runSfu(n: number, nodeArgs: string[] = []): Promise<SfuRow> {
     };
   } finally {
     streaming = false;
-    await Promise.all(viewers.map((v) => ask(v, { type: 'close' }, 'never').catch(() => undefined)));
+    await Promise.all(viewers.map(closeViewers));
     publisher.close();
     if (server.exitCode === null) {
       server.kill('SIGTERM');
@@ -209,14 +224,38 @@ function topFunctions(dir: string): { fn: string; share: string }[] {
     .map(([fn, v]) => ({ fn, share: `${((100 * v) / total).toFixed(1)} %` }));
 }
 
-const ns = counts.length ? counts : [50, 100, 200];
-console.log(`SFU fan-out: ${FPS} fps, ${FRAME_BYTES} B frames (~1 Mbit/s), keyframe every 2 s${withAudio ? ', Opus-sized audio 50/s' : ''}; ${WARM_UP_S} s warm-up, ${MEASURE_S} s measured per N; ${PER_PROCESS} viewers per process`);
-const rows: SfuRow[] = [];
-for (const n of ns) {
-  rows.push(await runSfu(n));
-  console.log(JSON.stringify(rows.at(-1)));
+/** Per column, the median of the runs (numbers, and strings that begin with one). */
+function median<T extends object>(rows: T[]): T {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(rows[0]!)) {
+    const values = rows.map((r) => (r as Record<string, unknown>)[key]);
+    const nums = values.map((v) => Number.parseFloat(String(v))).sort((a, b) => a - b);
+    const mid = nums[(nums.length - 1) >> 1]!;
+    out[key] = typeof values[0] === 'number' ? mid : String(values[0]).replace(/^[\d.]+/, String(mid));
+  }
+  return out as T;
 }
+
+const ns = counts.length ? counts : [50, 100, 200];
+console.log(`SFU fan-out: ${FPS} fps, ${FRAME_BYTES} B frames (~1 Mbit/s), keyframe every 2 s${withAudio ? ', Opus-sized audio 50/s' : ''}; ${WARM_UP_S} s warm-up, ${MEASURE_S} s measured per N; ${PER_PROCESS} viewers per process; ${runs} run(s)`);
+const rows: SfuRow[] = [];
+const relay = [];
+for (const n of ns) {
+  const sfuRuns: SfuRow[] = [];
+  const relayRuns = [];
+  for (let k = 0; k < runs; k++) {
+    sfuRuns.push(await runSfu(n));
+    console.log(JSON.stringify(sfuRuns.at(-1)));
+    relayRuns.push(await relayFanout(n));
+    console.log(JSON.stringify({ relay: relayRuns.at(-1) }));
+  }
+  rows.push(median(sfuRuns));
+  relay.push(median(relayRuns));
+}
+console.log(runs > 1 ? `SFU, medians of ${runs} runs:` : 'SFU:');
 console.table(rows);
+console.log(runs > 1 ? `WebSocket relay, same stream (bench/relay-fanout.ts), medians of ${runs} runs:` : 'WebSocket relay, same stream (bench/relay-fanout.ts):');
+console.table(relay);
 if (profile) {
   const dir = mkdtempSync(path.join(tmpdir(), 'liveroom-sfu-prof-'));
   const n = Math.max(...ns);
@@ -224,8 +263,4 @@ if (profile) {
   console.log(`server main thread at ${n} viewers, self time by function (V8 --cpu-prof, idle excluded):`);
   console.table(topFunctions(dir));
 }
-console.log('WebSocket relay, same stream (bench/relay-fanout.ts):');
-const relay = [];
-for (const n of ns) relay.push(await relayFanout(n));
-console.table(relay);
 process.exit(0);
