@@ -3,7 +3,7 @@
 // of them fit in a process. Driven by the parent over IPC:
 //   {type:'open', url, count}  → players POST their offers; answers {type:'opened', count}
 //   {type:'measure'}           → counting starts afresh
-//   {type:'report'}            → {type:'counts', received, expected, cpu}
+//   {type:'report'}            → {type:'counts', received, expected, silent, cpuShare}
 //   {type:'close'}             → players close, the process exits
 import { Audio, PeerConnection, RtcpReceivingSession, Video, type Track } from 'node-datachannel';
 
@@ -80,6 +80,8 @@ class CountingPlayer {
 }
 
 const players: CountingPlayer[] = [];
+/** When counting started: the process's CPU and the clock, so it reports its own window. */
+let since = { cpu: process.cpuUsage(), at: performance.now() };
 
 function send(message: unknown): void {
   process.send!(message);
@@ -100,7 +102,8 @@ process.on('message', (command: Command) => {
         p.video.reset();
         p.audio.reset();
       }
-      send({ type: 'measuring', cpu: process.cpuUsage() });
+      since = { cpu: process.cpuUsage(), at: performance.now() };
+      send({ type: 'measuring' });
     } else if (command.type === 'report') {
       const sum = (f: (p: CountingPlayer) => number) => players.reduce((n, p) => n + f(p), 0);
       send({
@@ -108,7 +111,11 @@ process.on('message', (command: Command) => {
         received: sum((p) => p.video.received + p.audio.received),
         expected: sum((p) => p.video.expected + p.audio.expected),
         silent: players.filter((p) => p.video.received === 0).length,
-        cpu: process.cpuUsage(),
+        // Its own window: a busy process reads the report request late, and the parent's window is not its.
+        cpuShare: (() => {
+          const cpu = process.cpuUsage(since.cpu);
+          return (cpu.user + cpu.system) / 1000 / (performance.now() - since.at);
+        })(),
       });
     } else {
       for (const p of players) p.pc.close();

@@ -99,6 +99,7 @@ interface SfuRow {
   'µs per packet': string;
   'packets/s out': number;
   lost: string;
+  'held back': string;
   'RSS MiB': string;
   'client CPU %': string;
   'viewers per core': number;
@@ -151,27 +152,29 @@ async function runSfu(n: number, nodeArgs: string[] = []): Promise<SfuRow> {
     await Promise.all(viewers.map((v, i) => ask(v, { type: 'open', url, count: Math.min(PER_PROCESS, n - i * PER_PROCESS) }, 'opened')));
     await new Promise((r) => setTimeout(r, WARM_UP_S * 1000));
 
-    const startCpu = await Promise.all(viewers.map((v) => ask<{ cpu: NodeJS.CpuUsage }>(v, { type: 'measure' }, 'measuring')));
+    await Promise.all(viewers.map((v) => ask(v, { type: 'measure' }, 'measuring')));
     // For attaching a profiler to the steady state: perf record -g -p <pid> -- sleep 8
     console.error(`measuring ${MEASURE_S} s: server pid ${server.pid}`);
     // Each end of the window: the packet counter, then at once the server's CPU and the clock.
     const packets0 = await metricsOf(port, 'liveroom_sfu_forwarded_packets_total');
+    const held0 = await metricsOf(port, 'liveroom_sfu_dropped_packets_total');
     const cpu0 = cpuSeconds(server.pid!);
     const split0 = userSystem(server.pid!);
     const threads0 = threadCpu(server.pid!);
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, MEASURE_S * 1000));
     const packets = (await metricsOf(port, 'liveroom_sfu_forwarded_packets_total')) - packets0;
+    const held = (await metricsOf(port, 'liveroom_sfu_dropped_packets_total')) - held0;
     const cpu = cpuSeconds(server.pid!) - cpu0;
     const split = userSystem(server.pid!);
     const threads = threadCpu(server.pid!);
     const elapsed = (performance.now() - t0) / 1000;
     const rss = rssMiB(server.pid!);
-    const counts = await Promise.all(viewers.map((v) => ask<{ received: number; expected: number; silent: number; cpu: NodeJS.CpuUsage }>(v, { type: 'report' }, 'counts')));
+    const counts = await Promise.all(viewers.map((v) => ask<{ received: number; expected: number; silent: number; cpuShare: number }>(v, { type: 'report' }, 'counts')));
     const received = counts.reduce((s, c) => s + c.received, 0);
     const expected = counts.reduce((s, c) => s + c.expected, 0);
     const silent = counts.reduce((s, c) => s + c.silent, 0);
-    const clientCpu = counts.reduce((s, c, i) => s + (c.cpu.user + c.cpu.system - startCpu[i]!.cpu.user - startCpu[i]!.cpu.system) / 1e6, 0);
+    const clientCpu = counts.reduce((s, c) => s + c.cpuShare, 0);
     if (silent) console.warn(`  ${silent} of ${n} viewers received no video in the window`);
     ws.terminate();
     const perPacket = (cpu * 1e6) / Math.max(1, packets);
@@ -184,8 +187,10 @@ async function runSfu(n: number, nodeArgs: string[] = []): Promise<SfuRow> {
       'µs per packet': perPacket.toFixed(2),
       'packets/s out': Math.round(packets / elapsed),
       lost: `${(100 * (1 - received / Math.max(1, expected))).toFixed(3)} %`,
+      // Not sent on purpose: to a viewer waiting for a keyframe (new, or after a failed send or its PLI).
+      'held back': `${((100 * held) / Math.max(1, packets + held)).toFixed(3)} %`,
       'RSS MiB': rss.toFixed(0),
-      'client CPU %': ((clientCpu / elapsed) * 100).toFixed(0),
+      'client CPU %': (clientCpu * 100).toFixed(0),
       // What one core sustains, from the cost per packet and the packets each viewer gets.
       'viewers per core': Math.round(1e6 / (perPacket * perViewer)),
     };

@@ -123,10 +123,11 @@ export class SfuService extends EventEmitter<{ publisher: [roomId: string, publi
     return this.tickets.take(ticket, roomId);
   }
 
-  /** Shutdown: every feed and session ends, then the media port closes. */
+  /** Shutdown: every feed and session (those still being answered too) ends, then the media port closes. */
   close(): void {
     clearInterval(this.tick);
     for (const feed of [...this.feeds.values()]) feed.end('shutdown');
+    for (const session of [...this.sessions.values()]) session.close('shutdown');
     this.engine.close();
   }
 
