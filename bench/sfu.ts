@@ -93,6 +93,7 @@ async function closeViewers(child: ChildProcess): Promise<void> {
 
 interface SfuRow {
   viewers: number;
+  'fps in': number;
   'server CPU %': string;
   'main thread %': string;
   'kernel %': string;
@@ -117,6 +118,7 @@ async function runSfu(n: number, nodeArgs: string[] = []): Promise<SfuRow> {
   const viewers: ChildProcess[] = [];
   const publisher = new TestPublisher();
   let streaming = true;
+  let stream: Promise<void> = Promise.resolve();
   try {
     const ws = await open(`ws://127.0.0.1:${port}/ws`);
     ws.send(JSON.stringify({ type: 'create_room' }));
@@ -127,9 +129,10 @@ async function runSfu(n: number, nodeArgs: string[] = []): Promise<SfuRow> {
 
     // The stream, paced by the clock: a keyframe every 2 s and whenever the SFU asks (as Chromium answers PLI).
     let asked = 0;
-    const stream = (async () => {
+    let framesSent = 0;
+    stream = (async () => {
       const start = performance.now();
-      for (let i = 0; streaming; i++) {
+      for (let i = 0; streaming; i++, framesSent++) {
         const key = i % (2 * FPS) === 0 || publisher.keyframeRequests > asked;
         asked = publisher.keyframeRequests;
         publisher.sendFrame(key, key ? FRAME_BYTES * 8 : FRAME_BYTES, i & 0xff);
@@ -162,7 +165,9 @@ async function runSfu(n: number, nodeArgs: string[] = []): Promise<SfuRow> {
     const split0 = userSystem(server.pid!);
     const threads0 = threadCpu(server.pid!);
     const t0 = performance.now();
+    const frames0 = framesSent;
     await new Promise((r) => setTimeout(r, MEASURE_S * 1000));
+    const frames = framesSent - frames0;
     const packets = (await metricsOf(port, 'liveroom_sfu_forwarded_packets_total')) - packets0;
     const held = (await metricsOf(port, 'liveroom_sfu_dropped_packets_total')) - held0;
     const cpu = cpuSeconds(server.pid!) - cpu0;
@@ -181,6 +186,8 @@ async function runSfu(n: number, nodeArgs: string[] = []): Promise<SfuRow> {
     const perViewer = packets / n / elapsed;
     return {
       viewers: n,
+      // The publisher's own rate: below 30 its process was starved, and the row has less to forward.
+      'fps in': Number((frames / elapsed).toFixed(1)),
       'server CPU %': ((cpu / elapsed) * 100).toFixed(1),
       'main thread %': (((threads.main - threads0.main) / elapsed) * 100).toFixed(1),
       'kernel %': (((split.system - split0.system) / elapsed) * 100).toFixed(1),
@@ -196,6 +203,7 @@ async function runSfu(n: number, nodeArgs: string[] = []): Promise<SfuRow> {
     };
   } finally {
     streaming = false;
+    await stream.catch(() => undefined);
     await Promise.all(viewers.map(closeViewers));
     publisher.close();
     if (server.exitCode === null) {
