@@ -169,6 +169,7 @@ async function startBuildServer(build: Build, turn: TurnConfig | null): Promise<
     env: {
       ...process.env,
       PORT: '0',
+      UDP_PORT: '0',
       HOST: '127.0.0.1',
       STATIC_DIR: web,
       STUN_URLS: '',

@@ -5,12 +5,15 @@
 //
 //   npm run build && npx tsx bench/relay-fanout.ts [N ...]      (default: 100 500 1000 2000)
 //
+// bench/sfu.ts runs relayFanout() beside the SFU, for the same stream.
+//
 // Prints, per N: server CPU (% of one core), CPU µs per delivered frame,
 // frames delivered per viewer per second, drops, server RSS, and the viewers
 // per core that the CPU figure implies. Bounded: 8 s of streaming per N.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import { FrameKind } from '../src/protocol/relay-frame.js';
 import { frame, l1t3Layer, videoConfig } from '../test/helpers/relay.js';
@@ -23,8 +26,9 @@ const CLK_TCK = 100;
 /** As the browser player does. */
 const ACK_MS = 100;
 
-function startServer(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/server/main.js'), '--port', '0', '--host', '127.0.0.1', '--stun-urls', ''], {
+/** The built server in its own process; `nodeArgs` go to node itself (e.g. --cpu-prof). */
+export function startServer(nodeArgs: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/server/main.js'), '--port', '0', '--udp-port', '0', '--host', '127.0.0.1', '--stun-urls', ''], {
     // Every viewer comes from one address and joins one room.
     env: { ...process.env, MAX_VIEWERS: '100000', MAX_CONNECTIONS_PER_IP: '1000000', MAX_FAILED_JOINS_PER_IP: '1000000', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -40,17 +44,18 @@ function startServer(): Promise<{ child: ChildProcess; port: number }> {
   });
 }
 
-function cpuSeconds(pid: number): number {
+/** CPU seconds (user + system) a process has used, from /proc. */
+export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
-function rssMiB(pid: number): number {
+export function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-function open(url: string, onMessage?: (data: Buffer, isBinary: boolean) => void): Promise<WebSocket> {
+export function open(url: string, onMessage?: (data: Buffer, isBinary: boolean) => void): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     if (onMessage) ws.on('message', onMessage);
@@ -60,7 +65,7 @@ function open(url: string, onMessage?: (data: Buffer, isBinary: boolean) => void
 }
 
 /** Resolves with the next JSON message of `type` on a signalling socket. */
-function next(ws: WebSocket, type: string): Promise<Record<string, unknown>> {
+export function next(ws: WebSocket, type: string): Promise<Record<string, unknown>> {
   return new Promise((resolve) => {
     const on = (data: Buffer) => {
       const m = JSON.parse(data.toString()) as Record<string, unknown>;
@@ -79,7 +84,17 @@ interface Viewer {
   signalling: WebSocket;
 }
 
-async function run(n: number): Promise<void> {
+export interface RelayRow {
+  viewers: number;
+  'server CPU %': string;
+  'µs per delivered frame': string;
+  'fps per viewer': string;
+  'frames dropped': string;
+  'RSS MiB': string;
+  'viewers per core': number;
+}
+
+export async function relayFanout(n: number): Promise<RelayRow> {
   const { child, port } = await startServer();
   const ws = `ws://127.0.0.1:${port}`;
   try {
@@ -145,18 +160,20 @@ async function run(n: number): Promise<void> {
       // (the bench's own single client process, not the server, is the first to saturate).
       'viewers per core': Math.round(1e6 / (((cpu * 1e6) / Math.max(1, delivered)) * FPS)),
     };
-    console.log(JSON.stringify(row));
     for (const v of viewers) {
       v.socket.terminate();
       v.signalling.terminate();
     }
     publisher.terminate();
     broadcaster.terminate();
+    return row;
   } finally {
     child.kill('SIGTERM');
   }
 }
 
-const counts = process.argv.slice(2).map(Number).filter((x) => x > 0);
-console.log(`relay fan-out: ${FPS} fps, ${FRAME_BYTES} B frames (~1 Mbit/s), keyframe every 2 s, ${STREAM_SECONDS} s per run`);
-for (const n of counts.length ? counts : [100, 500, 1000, 2000]) await run(n);
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const counts = process.argv.slice(2).map(Number).filter((x) => x > 0);
+  console.log(`relay fan-out: ${FPS} fps, ${FRAME_BYTES} B frames (~1 Mbit/s), keyframe every 2 s, ${STREAM_SECONDS} s per run`);
+  for (const n of counts.length ? counts : [100, 500, 1000, 2000]) console.log(JSON.stringify(await relayFanout(n)));
+}

@@ -193,6 +193,7 @@ async function startServer(target: Target): Promise<{ child: ChildProcess; port:
       ...process.env,
       HOST: '127.0.0.1',
       PORT: '0',
+      UDP_PORT: '0',
       LOG_LEVEL: 'warn',
       STUN_URLS: '',
       DATA_DIR: mkdtempSync(path.join(tmpdir(), 'liveroom-bench-')),

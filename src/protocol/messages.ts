@@ -7,7 +7,7 @@ export const ROOM_ID_PATTERN = /^\d{6}$/;
 export const RoomId = z.string().regex(ROOM_ID_PATTERN, 'room_id must be six digits');
 const ClientId = z.string().min(1).max(64);
 
-export const ConnectionType = z.enum(['p2p', 'turn', 'relay']);
+export const ConnectionType = z.enum(['p2p', 'turn', 'relay', 'sfu']);
 /** Video codecs by the names the app uses, in the product's order of preference (best first). */
 export const VideoCodec = z.enum(['AV1', 'VP9', 'VP8', 'H264']);
 export type VideoCodec = z.infer<typeof VideoCodec>;
@@ -144,6 +144,8 @@ export const clientSchemas = {
   request_relay: z.object({ type: z.literal('request_relay'), room_id: RoomId, codecs: z.array(VideoCodec).max(8).optional() }),
   // Broadcaster: serve this viewer through the server relay instead of P2P (hybrid topology).
   assign_relay: z.object({ type: z.literal('assign_relay'), viewer_id: ClientId }),
+  // Broadcaster: serve this viewer through the server's SFU (the room's WHIP feed); answered to the viewer with use_sfu.
+  assign_sfu: z.object({ type: z.literal('assign_sfu'), viewer_id: ClientId }),
   // Broadcaster: this viewer asked for the server relay, but this browser cannot
   // publish to it (no MediaStreamTrackProcessor, e.g. Firefox); the viewer is told.
   relay_unavailable: z.object({ type: z.literal('relay_unavailable'), viewer_id: ClientId }),
@@ -241,7 +243,8 @@ export const serverSchemas = {
   room_joined: z.object({ type: z.literal('room_joined'), room_id: RoomId, broadcaster_id: ClientId }),
   // Acknowledges leave_room (clients that do not wait for it may ignore it).
   room_left: z.object({ type: z.literal('room_left'), room_id: RoomId }),
-  viewer_joined: z.object({ type: z.literal('viewer_joined'), viewer_id: ClientId, codecs: z.array(VideoCodec).optional() }),
+  // sfu: a standard WHEP player, already watching through the SFU: the broadcaster sends it nothing.
+  viewer_joined: z.object({ type: z.literal('viewer_joined'), viewer_id: ClientId, codecs: z.array(VideoCodec).optional(), sfu: z.literal(true).optional() }),
   viewer_left: z.object({ type: z.literal('viewer_left'), viewer_id: ClientId }),
   broadcaster_left: z.object({ type: z.literal('broadcaster_left'), room_id: RoomId }),
   broadcaster_returned: z.object({ type: z.literal('broadcaster_returned'), room_id: RoomId, broadcaster_id: ClientId }),
@@ -252,6 +255,11 @@ export const serverSchemas = {
   relay_requested: z.object({ type: z.literal('relay_requested'), viewer_id: ClientId, codecs: z.array(VideoCodec).optional() }),
   // The broadcaster moved this viewer to the server relay: it should send request_relay.
   use_relay: z.object({ type: z.literal('use_relay'), room_id: RoomId }),
+  // Watch this room through the SFU: POST a WHEP offer to /api/whep/{room_id} with
+  // "Authorization: Bearer <ticket>" (single use, short-lived; no password needed).
+  use_sfu: z.object({ type: z.literal('use_sfu'), room_id: RoomId, ticket: z.string() }),
+  // To the room's WebSocket broadcaster: a WHIP publisher is (or is no longer) feeding the room's SFU.
+  sfu_feed: z.object({ type: z.literal('sfu_feed'), room_id: RoomId, live: z.boolean() }),
   // The broadcaster's browser cannot publish to the server relay: only P2P or TURN can carry this room.
   relay_unavailable: z.object({ type: z.literal('relay_unavailable'), room_id: RoomId }),
   stats_summary: z.object({
@@ -261,7 +269,7 @@ export const serverSchemas = {
     current_bitrate: z.number().min(0), // kbit/s of the stream
     upload_bitrate: z.number().min(0), // kbit/s the broadcaster sends in total
     broadcaster_present: z.boolean(),
-    paths: z.object({ p2p: z.number(), turn: z.number(), relay: z.number(), unknown: z.number() }),
+    paths: z.object({ p2p: z.number(), turn: z.number(), relay: z.number(), sfu: z.number(), unknown: z.number() }),
     rtt_median: Stat,
     rtt_worst: Stat,
     loss_median: Stat,

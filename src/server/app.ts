@@ -1,5 +1,6 @@
-// Wiring: one HTTP (or HTTPS) server carries the REST routes, the web app and
-// the signalling WebSocket at /ws. Tests start it on port 0 and close it after.
+// Wiring: one HTTP (or HTTPS) server carries the REST routes, the web app, the
+// signalling WebSocket at /ws and the SFU's WHIP/WHEP doors; the SFU's media
+// uses its own UDP port. Tests start both on port 0 and close them after.
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -7,11 +8,14 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createRequestHandler } from './http.js';
 import { IceServerProvider } from './ice.js';
+import { IpLimits } from './ip-limits.js';
 import { createLogger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { RelayHub } from './relay.js';
 import { RoomRegistry } from './rooms.js';
 import { SignallingServer } from './signalling.js';
+import { createSfuHandler } from './sfu/http.js';
+import { SfuService } from './sfu/service.js';
 import type { TlsMaterial } from './tls.js';
 
 export interface LiveRoomServer {
@@ -19,6 +23,8 @@ export interface LiveRoomServer {
   readonly rooms: RoomRegistry;
   readonly signalling: SignallingServer;
   readonly relay: RelayHub;
+  /** The SFU: WHIP/WHEP sessions and the media port. */
+  readonly sfu: SfuService;
   /** The /metrics registry; other modules (the relay) bump its counters. */
   readonly metrics: ServerMetrics;
   readonly log: Logger;
@@ -52,12 +58,17 @@ export function createLiveRoomServer(config: Config, tls: TlsMaterial | null = n
     rooms: (): number => rooms.size,
     viewersByPath: (): Record<string, number> => signalling.viewersByPath(),
     draining: () => draining,
+    sfuPeerConnections: () => sfu.engine.peerConnections,
   });
   const relay = new RelayHub(rooms, config.relay, metrics);
   rooms.onRoomRemoved((room) => relay.closeRoom(room.id));
-  const signalling: SignallingServer = new SignallingServer(config, rooms, ice, metrics, log, relay);
+  const ipLimits = new IpLimits(config.limits);
+  rooms.onRoomRemoved((room) => ipLimits.roomClosed(room.owner));
+  const sfu: SfuService = new SfuService(config, rooms, ipLimits, metrics, log);
+  const signalling: SignallingServer = new SignallingServer(config, rooms, ice, metrics, log, relay, ipLimits, sfu);
+  const sfuHttp = createSfuHandler({ sfu, rooms, ice, ipLimits, config, log });
 
-  const handler = createRequestHandler({ rooms, ice, metrics, staticDir: config.staticDir, accepting: () => accepting });
+  const handler = createRequestHandler({ rooms, ice, metrics, staticDir: config.staticDir, accepting: () => accepting, sfu: sfuHttp });
   const onRequest: RequestListener = (req, res) => {
     handler(req, res).catch((err: unknown) => {
       log.error({ err, url: req.url }, 'request failed');
@@ -86,6 +97,7 @@ export function createLiveRoomServer(config: Config, tls: TlsMaterial | null = n
       accepting = false;
       signalling.close();
       relay.close();
+      sfu.close();
       http.closeAllConnections();
       http.close(() => resolve());
     });
@@ -95,18 +107,22 @@ export function createLiveRoomServer(config: Config, tls: TlsMaterial | null = n
     rooms,
     signalling,
     relay,
+    sfu,
     metrics,
     log,
     scheme: tls ? 'https' : 'http',
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      // The media port first: one that cannot be bound stops the server before it accepts anyone.
+      await sfu.start();
+      return new Promise((resolve, reject) => {
         http.once('error', reject);
         http.listen(config.port, config.host, () => {
           http.off('error', reject);
           accepting = true;
           resolve(http.address() as AddressInfo);
         });
-      }),
+      });
+    },
     drain: async () => {
       accepting = false;
       draining = true;

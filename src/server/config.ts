@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ICE_TIMEOUT_DEFAULTS } from '../protocol/messages.js';
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay.js';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 export interface TurnConfig {
   urls: string[];
@@ -57,6 +58,26 @@ export interface ChatLimits {
   burst: number;
 }
 
+/** The SFU (src/server/sfu/): its media port and how long its sessions wait. */
+export interface SfuConfig {
+  /** The one UDP port of all server-side WebRTC media (ICE UDP mux); 0 lets the OS choose. */
+  udpPort: number;
+  /** The address put in the SFU's host candidates, for a server behind NAT. */
+  announcedIp?: string;
+  /** A WHIP/WHEP session whose ICE has not connected this long after its answer is freed. */
+  connectTimeoutMs: number;
+  /** A session that lost its path ('disconnected') is freed if it is not back within this long. */
+  disconnectedMs: number;
+  /** A connected session from which nothing arrives for this long is freed (see PeerTimeouts.idleMs). */
+  idleMs: number;
+  /** A WHIP publisher that dropped (not DELETEd) is waited for this long before its viewers are let go. */
+  publisherGraceMs: number;
+  /** How long a use_sfu ticket is good for. */
+  ticketMs: number;
+  /** The largest SDP offer accepted, bytes. */
+  maxSdpBytes: number;
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -77,6 +98,7 @@ export interface Config {
   chat: ChatLimits;
   /** How the server relay paces viewers that fall behind. */
   relay: RelayLimits;
+  sfu: SfuConfig;
   /** Secret the room tokens are derived from; random per process unless set. */
   roomSecret?: string;
   /** Where the built web app lives. */
@@ -133,6 +155,16 @@ export function defaultConfig(): Config {
     // covers a quick exchange, and a script gets one a second.
     chat: { messagesPerSecond: 1, burst: 5 },
     relay: { ...DEFAULT_RELAY_LIMITS },
+    sfu: {
+      udpPort: 8080,
+      connectTimeoutMs: 15_000,
+      disconnectedMs: 10_000,
+      idleMs: 15_000,
+      publisherGraceMs: 10_000,
+      ticketMs: 30_000,
+      // A browser's offer is 6–10 kB (every codec twice, with RTX); OBS's under 2 kB.
+      maxSdpBytes: 32 * 1024,
+    },
     staticDir: DEFAULT_STATIC_DIR,
     trustProxy: false,
     allowedOrigins: [],
@@ -160,6 +192,8 @@ const SETTINGS: { env: string; flag: string; help: string; apply: (c: Config, v:
   { env: 'TLS_CERT', flag: '--tls-cert', help: 'PEM certificate (chain) file: serve HTTPS and WSS', apply: (c, v) => (c.tls.certFile = v ? path.resolve(v) : undefined) },
   { env: 'TLS_KEY', flag: '--tls-key', help: 'PEM private key file of --tls-cert', apply: (c, v) => (c.tls.keyFile = v ? path.resolve(v) : undefined) },
   { env: 'HTTPS', flag: '--https', boolean: true, help: 'serve HTTPS with a self-signed certificate for the LAN addresses (kept in .liveroom/)', apply: (c, v) => (c.tls.selfSigned = bool(v, 'HTTPS')) },
+  { env: 'UDP_PORT', flag: '--udp-port', help: 'UDP port of all SFU media (WHIP/WHEP); 0 lets the OS choose (8080)', apply: (c, v) => (c.sfu.udpPort = int(v, 'UDP_PORT', 0, 65535)) },
+  { env: 'ANNOUNCED_IP', flag: '--announced-ip', help: 'address in the SFU candidates, for a server behind NAT (its own addresses)', apply: (c, v) => (c.sfu.announcedIp = ipAddress(v)) },
   { env: 'ROOM_GRACE', flag: '--room-grace', help: 'seconds a room waits for its broadcaster (60)', apply: (c, v) => (c.roomGraceMs = num(v, 'ROOM_GRACE', 0, 86400) * 1000) },
   { env: 'MAX_VIEWERS', flag: '--max-viewers', help: 'viewers per room (100)', apply: (c, v) => (c.limits.maxViewersPerRoom = int(v, 'MAX_VIEWERS', 1, 100_000)) },
   { env: 'MAX_MESSAGE_BYTES', flag: '--max-message-bytes', help: 'largest accepted WebSocket frame (65536)', apply: (c, v) => (c.limits.maxMessageBytes = int(v, 'MAX_MESSAGE_BYTES', 1024, 1 << 20)) },
@@ -303,6 +337,13 @@ function originList(v: string): string[] {
     if (parsed.origin !== o) throw new ConfigError(`ALLOWED_ORIGINS: "${o}" must be a bare origin (scheme://host[:port]), e.g. ${parsed.origin}`);
   }
   return origins;
+}
+
+/** An IPv4 or IPv6 address (not a name: it goes into ICE candidates as it is); empty for none. */
+function ipAddress(v: string): string | undefined {
+  if (v === '') return undefined;
+  if (!isIP(v)) throw new ConfigError(`ANNOUNCED_IP must be an IPv4 or IPv6 address, got "${v}"`);
+  return v;
 }
 
 function nonEmpty(v: string, name: string): string {

@@ -1,4 +1,5 @@
-// The HTTP half: the REST routes of the contract and the built web app.
+// The HTTP half: the REST routes of the contract and the built web app (the
+// SFU's WHIP and WHEP doors are in sfu/http.ts).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -36,6 +37,8 @@ export interface HttpDeps {
   staticDir: string;
   /** True while the server accepts connections. */
   accepting: () => boolean;
+  /** The SFU's WHIP and WHEP doors (everything under /api/whip and /api/whep). */
+  sfu: (req: IncomingMessage, res: ServerResponse, pathname: string, accepting: boolean) => Promise<void>;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -91,6 +94,7 @@ export function createRequestHandler(deps: HttpDeps) {
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const { pathname } = url;
+    if (/^\/api\/wh[ie]p(\/|$)/.test(pathname)) return deps.sfu(req, res, pathname, deps.accepting());
     const known = pathname === '/healthz' || pathname === '/api/rooms' || pathname === '/api/ice-servers';
     if ((pathname === '/api' || pathname.startsWith('/api/')) && !known) {
       return apiError(res, 404, 'not_found', `no API route ${pathname}`);

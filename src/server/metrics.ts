@@ -14,6 +14,8 @@ export interface MetricsSources {
   /** Viewers by connection path (p2p, turn, relay, unknown) over all rooms. */
   viewersByPath(): Record<string, number>;
   draining(): boolean;
+  /** Server-side WebRTC peer connections alive (SFU publishers and viewers). */
+  sfuPeerConnections(): number;
 }
 
 export class ServerMetrics {
@@ -24,12 +26,18 @@ export class ServerMetrics {
   /** Media bytes through the server relay; the relay increments it. */
   readonly relayBytes = this.counter('liveroom_relay_bytes_total', 'Media bytes forwarded by the server relay, by direction (in, out)', 'direction');
   readonly turnCredentials = this.counter('liveroom_turn_credentials_issued_total', 'TURN credentials handed out (welcome and /api/ice-servers)');
+  /** What the SFU forwards; the fan-out adds once per packet from the publisher, for all its viewers. */
+  readonly sfuPackets = this.counter('liveroom_sfu_forwarded_packets_total', 'RTP packets the SFU sent to viewers, by kind (audio, video)', 'kind');
+  readonly sfuBytes = this.counter('liveroom_sfu_forwarded_bytes_total', 'RTP bytes the SFU sent to viewers, by kind (audio, video)', 'kind');
+  readonly sfuDropped = this.counter('liveroom_sfu_dropped_packets_total', 'RTP packets not sent to a viewer, by reason (keyframe_wait, send_failed)', 'reason');
+  readonly sfuKeyframeRequests = this.counter('liveroom_sfu_keyframe_requests_total', 'Keyframe requests (PLI) the SFU sent to WHIP publishers');
 
   constructor(sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry });
     this.gauge('liveroom_connections', 'Open signalling WebSocket connections', () => sources.connections());
     this.gauge('liveroom_rooms', 'Rooms, live or waiting for their broadcaster', () => sources.rooms());
     this.gauge('liveroom_draining', '1 while the server is shutting down and refuses new connections', () => (sources.draining() ? 1 : 0));
+    this.gauge('liveroom_sfu_peer_connections', 'Server-side WebRTC peer connections alive (SFU publishers and viewers)', () => sources.sfuPeerConnections());
     new Gauge({
       name: 'liveroom_viewers',
       help: 'Viewers in rooms, by the connection path they report',

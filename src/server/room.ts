@@ -1,6 +1,9 @@
 // One room: its broadcaster (or the wait for it to come back), its viewers, and
 // their latest measurements. A Room sends the membership notifications itself so
 // that every path that changes membership tells the same people the same thing.
+// A room may also have an SFU feed (a WHIP publisher, src/server/sfu/): while
+// it lives the room stays live without a WebSocket broadcaster, and the feed
+// stands in as the broadcaster whenever there is none.
 import type { RoomClosedReason, ServerMessage, StatsReport, StatsSummary, VideoCodec } from '../protocol/messages.js';
 import { BROADCASTER_NAME, ChatLog, defaultViewerName } from './chat.js';
 import type { PasswordHash } from './password.js';
@@ -19,11 +22,15 @@ export interface Member {
 export class Room {
   readonly createdAt = new Date();
   private broadcasterMember: Member | null = null;
+  /** The SFU feed's member, while a WHIP publisher feeds this room. */
+  private feedMember: Member | null = null;
   /** Id of the current or last broadcaster, so viewers joining during the grace period get one. */
   private lastBroadcasterId: string;
   readonly viewers = new Map<string, Member>();
   /** What each viewer said it decodes (join_room codecs), repeated to a returning broadcaster. */
   private readonly viewerCodecs = new Map<string, VideoCodec[]>();
+  /** Viewers that are standard WHEP players: they watch through the SFU and take no offer. */
+  private readonly sfuPlayers = new Set<string>();
   private readonly reports = new Map<string, { report: StatsReport; at: number }>();
   /** Each viewer's chat name (join_room name, or a default). */
   private readonly names = new Map<string, string>();
@@ -55,12 +62,17 @@ export class Room {
     return this.lastBroadcasterId;
   }
 
+  get feed(): Member | null {
+    return this.feedMember;
+  }
+
   /** The broadcaster (re)takes the room: viewers are told, and it gets an offer cue for each. */
   attachBroadcaster(member: Member): void {
     this.clearGrace();
     const previous = this.broadcasterMember;
-    // A reclaim can overtake the server noticing that the old connection died.
-    if (previous && previous !== member) {
+    // A reclaim can overtake the server noticing that the old connection died. The
+    // SFU feed standing in is not taken over: it stays the room's feed.
+    if (previous && previous !== member && previous !== this.feedMember) {
       previous.room = null;
       previous.send({ type: 'room_closed', room_id: this.id, reason: 'taken_over' });
     }
@@ -70,33 +82,59 @@ export class Room {
     member.room = this;
     member.send({ type: 'room_created', room_id: this.id, room_token: this.token });
     this.sendHistory(member);
+    if (this.feedMember && this.feedMember !== member) member.send({ type: 'sfu_feed', room_id: this.id, live: true });
     if (returning) {
       this.toViewers({ type: 'broadcaster_returned', room_id: this.id, broadcaster_id: member.id });
     }
     for (const viewerId of this.viewers.keys()) member.send(this.viewerJoined(viewerId));
   }
 
-  private viewerJoined(viewerId: string): ServerMessage {
-    const codecs = this.viewerCodecs.get(viewerId);
-    return { type: 'viewer_joined', viewer_id: viewerId, ...(codecs ? { codecs } : {}) };
+  /**
+   * A WHIP publisher feeds the room. With no WebSocket broadcaster the feed
+   * becomes the broadcaster (viewers waiting in the grace period are told it
+   * returned); otherwise that broadcaster is told, and decides per viewer.
+   */
+  attachFeed(member: Member): void {
+    this.feedMember = member;
+    if (!this.broadcasterMember) this.attachBroadcaster(member);
+    else if (this.broadcasterMember !== member) this.broadcasterMember.send({ type: 'sfu_feed', room_id: this.id, live: true });
   }
 
-  /** The broadcaster went away without ending the room: viewers wait, the grace timer runs. */
+  /** The feed ended. If it stood in as the broadcaster, the room waits graceMs like for any broadcaster. */
+  detachFeed(member: Member, graceMs: number, onExpire: () => void): void {
+    if (this.feedMember !== member) return;
+    this.feedMember = null;
+    if (this.broadcasterMember === member) this.detachBroadcaster(graceMs, onExpire);
+    else this.broadcasterMember?.send({ type: 'sfu_feed', room_id: this.id, live: false });
+  }
+
+  private viewerJoined(viewerId: string): ServerMessage {
+    const codecs = this.viewerCodecs.get(viewerId);
+    return { type: 'viewer_joined', viewer_id: viewerId, ...(codecs ? { codecs } : {}), ...(this.sfuPlayers.has(viewerId) ? { sfu: true } : {}) };
+  }
+
+  /**
+   * The broadcaster went away without ending the room: viewers wait, the grace
+   * timer runs — unless an SFU feed lives, which then stands in for it.
+   */
   detachBroadcaster(graceMs: number, onExpire: () => void): void {
     const member = this.broadcasterMember;
     if (!member) return;
     member.room = null;
     this.broadcasterMember = null;
     this.reports.delete(member.id);
+    if (this.feedMember) return this.attachBroadcaster(this.feedMember);
     this.toViewers({ type: 'broadcaster_left', room_id: this.id });
     this.graceTimer = setTimeout(onExpire, graceMs);
     this.graceTimer.unref?.();
   }
 
-  addViewer(member: Member, codecs?: VideoCodec[], name?: string): void {
+  /** A viewer joins; `sfuPlayer` marks a standard WHEP player, which the broadcaster must not send offers. */
+  addViewer(member: Member, joined: { codecs?: VideoCodec[]; name?: string; sfuPlayer?: boolean } = {}): void {
     this.viewers.set(member.id, member);
-    if (codecs) this.viewerCodecs.set(member.id, codecs);
-    this.names.set(member.id, name ?? defaultViewerName());
+    if (joined.codecs) this.viewerCodecs.set(member.id, joined.codecs);
+    this.names.set(member.id, joined.name ?? defaultViewerName());
+    if (joined.sfuPlayer) this.sfuPlayers.add(member.id);
     member.room = this;
     member.send({ type: 'room_joined', room_id: this.id, broadcaster_id: this.lastBroadcasterId });
     this.sendHistory(member);
@@ -112,6 +150,7 @@ export class Room {
     if (!this.viewers.delete(member.id)) return;
     this.viewerCodecs.delete(member.id);
     this.names.delete(member.id);
+    this.sfuPlayers.delete(member.id);
     member.room = null;
     if (notice) member.send(notice);
     this.reports.delete(member.id);
@@ -124,6 +163,7 @@ export class Room {
     if (this.closed) return;
     this.closed = true;
     this.clearGrace();
+    this.feedMember = null;
     const message: ServerMessage = { type: 'room_closed', room_id: this.id, reason };
     const text = JSON.stringify(message);
     for (const viewer of this.viewers.values()) {
@@ -133,6 +173,7 @@ export class Room {
     this.viewers.clear();
     this.viewerCodecs.clear();
     this.names.clear();
+    this.sfuPlayers.clear();
     if (this.broadcasterMember) {
       this.broadcasterMember.room = null;
       this.broadcasterMember.sendText(text);

@@ -82,6 +82,34 @@ export class RoomRegistry {
     return { ok: true, room };
   }
 
+  /**
+   * Whether a WHIP publisher with `token` may feed room `id`: the live room's
+   * own token, or a valid token of a room the server no longer has.
+   */
+  acceptsToken(id: string, token: string): boolean {
+    if (!this.verify(id, token)) return false;
+    const room = this.rooms.get(id);
+    return !room || sameSecret(room.token, token);
+  }
+
+  /**
+   * An SFU feed (a WHIP publisher with the room's token) joins its room; a
+   * room the server forgot is opened again for it, as a reclaim does.
+   */
+  openFeed(id: string, token: string, feed: Member, options: RoomOptions = {}): { ok: true; room: Room; created: boolean } | { ok: false } {
+    if (!this.acceptsToken(id, token)) return { ok: false };
+    let room = this.rooms.get(id);
+    const created = !room;
+    room ??= this.add(new Room(id, token, feed), options);
+    room.attachFeed(feed);
+    return { ok: true, room, created };
+  }
+
+  /** The SFU feed ended; if it stood in as the broadcaster, the room waits graceMs, then closes. */
+  feedGone(room: Room, feed: Member): void {
+    room.detachFeed(feed, this.graceMs, () => this.close(room, 'broadcaster_timeout'));
+  }
+
   /** The broadcaster is gone; the room waits graceMs for it, then closes. */
   broadcasterGone(room: Room): void {
     room.detachBroadcaster(this.graceMs, () => this.close(room, 'broadcaster_timeout'));

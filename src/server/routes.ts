@@ -13,6 +13,7 @@ import { hashPassword, passwordMatches, type PasswordHash } from './password.js'
 import type { RelayHub } from './relay.js';
 import type { Member, Room } from './room.js';
 import type { RoomRegistry } from './rooms.js';
+import type { SfuRouting } from './sfu/service.js';
 
 type Message<K extends ClientMessageType> = ClientMessageOf<K>;
 
@@ -37,6 +38,7 @@ export interface RouterDeps {
   config: Config;
   rooms: RoomRegistry;
   relay: RelayHub;
+  sfu: SfuRouting;
   ipLimits: IpLimits;
   log: Logger;
 }
@@ -70,6 +72,7 @@ export class MessageRouter {
     quality_level: { needs: 'broadcaster', handle: (c, m, room) => this.forward(c, m, room) },
     request_relay: { needs: 'anyone', handle: (c, m) => this.requestRelay(c, m) },
     assign_relay: { needs: 'viewer', handle: (_c, _m, room, viewer) => viewer.send({ type: 'use_relay', room_id: room.id }) },
+    assign_sfu: { needs: 'viewer', handle: (c, m, room, viewer) => this.assignSfu(c, m, room, viewer) },
     // The broadcaster cannot publish to the relay: the viewer is told, and the relay stream it may have opened closes.
     relay_unavailable: {
       needs: 'viewer',
@@ -192,7 +195,7 @@ export class MessageRouter {
   private enterRoom(conn: Connection, room: Room, msg: Message<'join_room'>): void {
     const max = this.deps.config.limits.maxViewersPerRoom;
     if (room.viewers.size >= max) return conn.error('room_full', `room ${msg.room_id} has the most viewers allowed (${max})`, msg.type);
-    room.addViewer(conn, msg.codecs, msg.name);
+    room.addViewer(conn, { ...(msg.codecs ? { codecs: msg.codecs } : {}), ...(msg.name ? { name: msg.name } : {}) });
   }
 
   private chat(conn: Connection, msg: Message<'chat_send'>, room: Room): void {
@@ -209,10 +212,18 @@ export class MessageRouter {
     conn.send({ type: 'room_left', room_id: room.id });
   }
 
-  /** Every way a viewer leaves a room goes through here, so its relay stream stops with it. */
+  /** Every way a viewer leaves a room goes through here, so its relay stream and SFU session stop with it. */
   private viewerOut(room: Room, viewer: Member, notice?: ServerMessage): void {
     room.removeViewer(viewer, notice);
     this.deps.relay.release(room.id, viewer.id);
+    this.deps.sfu.release(room.id, viewer.id);
+  }
+
+  /** The broadcaster sends a viewer to the SFU: only a room with a live WHIP feed has one to send it to. */
+  private assignSfu(conn: Connection, msg: Message<'assign_sfu'>, room: Room, viewer: Member): void {
+    const { sfu } = this.deps;
+    if (!sfu.isLive(room.id)) return conn.error('not_allowed', `room ${room.id} has no SFU feed: publish to /api/whip/${room.id} first`, msg.type);
+    viewer.send({ type: 'use_sfu', room_id: room.id, ticket: sfu.ticketFor(room.id, viewer.id) });
   }
 
   private forward(conn: Connection, msg: Message<ForwardedType>, room: Room): void {

@@ -10,13 +10,14 @@ import type { Config } from './config.js';
 import { clientIp } from './client-ip.js';
 import { Connection } from './connection.js';
 import type { IceServerProvider } from './ice.js';
-import { IpLimits } from './ip-limits.js';
+import type { IpLimits } from './ip-limits.js';
 import type { ServerMetrics } from './metrics.js';
 import { originAllowed } from './origin.js';
 import { TokenBucket } from './ratelimit.js';
 import type { RelayHub } from './relay.js';
 import type { RoomRegistry } from './rooms.js';
 import { MessageRouter } from './routes.js';
+import type { SfuRouting } from './sfu/service.js';
 
 /** Frames above this close the socket in `ws` itself; between the soft limit and this we answer too_large. */
 const HARD_FRAME_LIMIT = 1 << 20;
@@ -31,7 +32,6 @@ export class SignallingServer {
   private readonly connections = new Set<Connection>();
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private readonly statsTicker: ReturnType<typeof setInterval>;
-  readonly ipLimits: IpLimits;
   private readonly router: MessageRouter;
 
   constructor(
@@ -41,10 +41,11 @@ export class SignallingServer {
     private readonly metrics: ServerMetrics,
     private readonly log: Logger,
     private readonly relay: RelayHub,
+    /** Shared with the SFU's HTTP doors, whose sessions and failed POSTs count against the same address. */
+    readonly ipLimits: IpLimits,
+    sfu: SfuRouting,
   ) {
-    this.ipLimits = new IpLimits(config.limits);
-    rooms.onRoomRemoved((room) => this.ipLimits.roomClosed(room.owner));
-    this.router = new MessageRouter({ config, rooms, relay, ipLimits: this.ipLimits, log });
+    this.router = new MessageRouter({ config, rooms, relay, sfu, ipLimits, log });
     // UTF-8 is checked by JSON parsing below, so a broken frame is answered
     // with bad_json instead of ws closing the connection (1007).
     this.wss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT, perMessageDeflate: false, skipUTF8Validation: true });
@@ -122,7 +123,7 @@ export class SignallingServer {
 
   /** Viewers by the path they last reported, over all rooms (for /metrics). */
   viewersByPath(): Record<string, number> {
-    const total: Record<string, number> = { p2p: 0, turn: 0, relay: 0, unknown: 0 };
+    const total: Record<string, number> = { p2p: 0, turn: 0, relay: 0, sfu: 0, unknown: 0 };
     for (const room of this.rooms.all()) {
       for (const [path, n] of Object.entries(room.summary().paths)) total[path] = (total[path] ?? 0) + n;
     }

@@ -24,9 +24,9 @@ export function summarize({ roomId, broadcasterId, viewerIds, reports, now }: Su
   const viewerReports = viewerIds.map(fresh).filter((r): r is StatsReport => r !== undefined);
   const broadcaster = fresh(broadcasterId);
 
-  const paths = { p2p: 0, turn: 0, relay: 0, unknown: 0 };
+  const paths = { p2p: 0, turn: 0, relay: 0, sfu: 0, unknown: 0 };
   for (const r of viewerReports) if (r.connection_type) paths[r.connection_type]++;
-  paths.unknown = viewerIds.length - paths.p2p - paths.turn - paths.relay;
+  paths.unknown = viewerIds.length - paths.p2p - paths.turn - paths.relay - paths.sfu;
 
   const pick = (key: 'bitrate' | 'rtt' | 'loss') =>
     viewerReports.map((r) => r[key]).filter((v): v is number => v !== undefined);

@@ -61,6 +61,7 @@ async function startServer(): Promise<ServerProcess> {
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',
       PORT: '0',
+      UDP_PORT: '0',
       LOG_LEVEL: 'fatal',
       STUN_URLS: '',
       DATA_DIR: mkdtempSync(path.join(tmpdir(), 'liveroom-fuzz-')),

@@ -40,7 +40,7 @@ export function run(env: Record<string, string>, args: string[]) {
   // after a test) must reach the server, or its process outlives the test.
   const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: tempDataDir(), LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: tempDataDir(), LOG_LEVEL: 'warn', UDP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -24,6 +24,8 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     limits: { ...base.limits, maxRoomsPerIp: 10_000, maxConnectionsPerIp: 10_000, failedJoinsPerMinute: 10_000, ...overrides.limits },
     turn: { ...base.turn, ...overrides.turn },
     relay: { ...base.relay, ...overrides.relay },
+    // The SFU's media port: any free one, so test servers never meet on UDP 8080.
+    sfu: { ...base.sfu, udpPort: 0, ...overrides.sfu },
   };
   const server = createLiveRoomServer(config);
   const { port } = await server.listen();

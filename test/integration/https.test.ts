@@ -31,7 +31,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 async function start(args: string[]): Promise<{ port: number; output: () => string }> {
   const child = spawn(tsx, [main, '--host', '127.0.0.1', '--port', '0', ...args], {
     cwd: work,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', STATIC_DIR: path.join(root, 'dist/web') },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', STATIC_DIR: path.join(root, 'dist/web'), UDP_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -76,7 +76,8 @@ describe('logs', () => {
         done();
       },
     });
-    const config: Config = { ...defaultConfig(), port: 0, host: '127.0.0.1', stunUrls: [], roomSecret: 'room-secret-value', logLevel: 'debug' };
+    const base = defaultConfig();
+    const config: Config = { ...base, port: 0, host: '127.0.0.1', stunUrls: [], roomSecret: 'room-secret-value', logLevel: 'debug', sfu: { ...base.sfu, udpPort: 0 } };
     const server: LiveRoomServer = createLiveRoomServer(config, null, createLogger('debug', sink));
     servers.push(server);
     const { port } = await server.listen();

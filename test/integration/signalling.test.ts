@@ -510,7 +510,7 @@ describe('stats', () => {
         current_bitrate: 1500,
         upload_bitrate: 3000,
         broadcaster_present: true,
-        paths: { p2p: 1, turn: 0, relay: 1, unknown: 1 },
+        paths: { p2p: 1, turn: 0, relay: 1, sfu: 0, unknown: 1 },
         rtt_median: 60,
         rtt_worst: 80,
         loss_median: 2,
@@ -531,7 +531,7 @@ describe('stats', () => {
     const s = await b.next('stats_summary');
     expect(s.viewer_count).toBe(2);
     expect(s.current_bitrate).toBe(1000);
-    expect(s.paths).toEqual({ p2p: 0, turn: 2, relay: 0, unknown: 0 });
+    expect(s.paths).toEqual({ p2p: 0, turn: 2, relay: 0, sfu: 0, unknown: 0 });
   });
 
   it('stats_report outside a room -> not_in_room', async () => {

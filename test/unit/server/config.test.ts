@@ -27,6 +27,8 @@ describe('defaults', () => {
     expect(c.limits.maxMessageBytes).toBe(64 * 1024);
     expect(c.statsIntervalMs).toBeLessThanOrEqual(2_000);
     expect(c.roomSecret).toBeUndefined();
+    expect(c.sfu.udpPort).toBe(8080);
+    expect(c.sfu.announcedIp).toBeUndefined();
     expect(c).toEqual(defaultConfig());
   });
 
@@ -135,7 +137,7 @@ describe('flags', () => {
 
   it('usage names every flag and variable', () => {
     const text = usage();
-    for (const word of ['--port', '--host', 'PORT', 'HOST', 'STUN_URLS', 'TURN_URLS', 'TURN_SECRET', 'TURN_USERNAME', 'TURN_CREDENTIAL', 'TURN_TTL']) {
+    for (const word of ['--port', '--host', 'PORT', 'HOST', 'STUN_URLS', 'TURN_URLS', 'TURN_SECRET', 'TURN_USERNAME', 'TURN_CREDENTIAL', 'TURN_TTL', 'UDP_PORT', '--udp-port', 'ANNOUNCED_IP', '--announced-ip']) {
       expect(text).toContain(word);
     }
   });
@@ -205,12 +207,23 @@ describe('bad values throw ConfigError naming the setting', () => {
     ['LOG_LEVEL unknown', {}, ['--log-level', 'loud'], /LOG_LEVEL must be one of/],
     ['DRAIN_TIMEOUT negative', { DRAIN_TIMEOUT: '-1' }, [], /DRAIN_TIMEOUT/],
     ['--config without a value', {}, ['--config'], /--config needs a value/],
+    ['UDP_PORT out of range', { UDP_PORT: '65536' }, [], /UDP_PORT.*0 to 65535/],
+    ['UDP_PORT not a number', {}, ['--udp-port', 'rtp'], /UDP_PORT.*"rtp"/],
+    ['ANNOUNCED_IP a host name', { ANNOUNCED_IP: 'live.example.com' }, [], /ANNOUNCED_IP must be an IPv4 or IPv6 address.*live\.example\.com/],
   ];
   for (const [name, env, argv, pattern] of cases) {
     it(name, () => {
       expect(configError(env, argv).message).toMatch(pattern);
     });
   }
+});
+
+describe('the SFU', () => {
+  it('UDP_PORT (0 lets the OS choose) and ANNOUNCED_IP, IPv4 or IPv6; flags over env', () => {
+    expect(loadConfig({ UDP_PORT: '0', ANNOUNCED_IP: '203.0.113.7' }, []).sfu).toMatchObject({ udpPort: 0, announcedIp: '203.0.113.7' });
+    expect(loadConfig({ UDP_PORT: '5000' }, ['--udp-port', '6000', '--announced-ip', '2001:db8::7']).sfu).toMatchObject({ udpPort: 6000, announcedIp: '2001:db8::7' });
+    expect(loadConfig({ ANNOUNCED_IP: '' }, []).sfu.announcedIp).toBeUndefined();
+  });
 });
 
 describe('connection ladder and TLS settings', () => {

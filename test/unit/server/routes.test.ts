@@ -8,6 +8,7 @@ import type { RelayHub } from '../../../src/server/relay.js';
 import type { Room } from '../../../src/server/room.js';
 import { RoomRegistry } from '../../../src/server/rooms.js';
 import { MessageRouter, type Routes } from '../../../src/server/routes.js';
+import type { SfuRouting } from '../../../src/server/sfu/service.js';
 
 function connection(): Connection & { sent: ServerMessage[] } {
   const sent: ServerMessage[] = [];
@@ -30,7 +31,10 @@ function router() {
   const config = defaultConfig();
   const rooms = new RoomRegistry(60_000);
   const relay = { release: () => undefined, issueTicket: () => 'ticket' } as unknown as RelayHub;
-  return { rooms, router: new MessageRouter({ config, rooms, relay, ipLimits: new IpLimits(config.limits), log: pino({ level: 'silent' }) }) };
+  // The SFU as the routes see it: which rooms have a WHIP feed, and its tickets.
+  const live = new Set<string>();
+  const sfu: SfuRouting = { isLive: (id) => live.has(id), ticketFor: (roomId, viewerId) => `ticket-${roomId}-${viewerId}`, release: () => undefined };
+  return { rooms, live, router: new MessageRouter({ config, rooms, relay, sfu, ipLimits: new IpLimits(config.limits), log: pino({ level: 'silent' }) }) };
 }
 
 /** One valid message of each type, as a client outside any room would send it. */
@@ -45,6 +49,7 @@ const SAMPLES: { [K in ClientMessageType]: Extract<ClientMessage, { type: K }> }
   ice_candidate: { type: 'ice_candidate', target_id: 'x', candidate: { candidate: '' } },
   request_relay: { type: 'request_relay', room_id: '123456' },
   assign_relay: { type: 'assign_relay', viewer_id: 'v' },
+  assign_sfu: { type: 'assign_sfu', viewer_id: 'v' },
   relay_unavailable: { type: 'relay_unavailable', viewer_id: 'v' },
   ice_restart: { type: 'ice_restart', target_id: 'x', ice_transport_policy: 'relay' },
   quality_level: { type: 'quality_level', target_id: 'x', level: 0, levels: 6, height: 720, max_bitrate: 2500 },
@@ -98,7 +103,7 @@ describe('the route table', () => {
     const room = [...rooms.all()][0]!;
     const viewer = connection();
     r.dispatch(viewer, { type: 'join_room', room_id: room.id });
-    for (const type of ['end_room', 'remove_viewer', 'assign_relay', 'relay_unavailable', 'quality_level', 'chat_delete'] as const) {
+    for (const type of ['end_room', 'remove_viewer', 'assign_relay', 'assign_sfu', 'relay_unavailable', 'quality_level', 'chat_delete'] as const) {
       viewer.sent.length = 0;
       r.dispatch(viewer, SAMPLES[type]);
       expect(viewer.sent, type).toMatchObject([{ type: 'error', code: 'not_allowed', request_type: type }]);
@@ -110,5 +115,24 @@ describe('the route table', () => {
     r.dispatch(broadcaster, { type: 'assign_relay', viewer_id: viewer.id });
     expect(broadcaster.sent).toEqual([]);
     expect(viewer.sent.at(-1)).toEqual({ type: 'use_relay', room_id: room.id });
+  });
+
+  it('assign_sfu: not_allowed without a WHIP feed; with one, the viewer gets use_sfu with its own ticket', () => {
+    const { router: r, rooms, live } = router();
+    const broadcaster = connection();
+    r.dispatch(broadcaster, { type: 'create_room' });
+    const room = [...rooms.all()][0]!;
+    const viewer = connection();
+    r.dispatch(viewer, { type: 'join_room', room_id: room.id });
+    broadcaster.sent.length = 0;
+    viewer.sent.length = 0;
+    r.dispatch(broadcaster, { type: 'assign_sfu', viewer_id: viewer.id });
+    expect(broadcaster.sent).toMatchObject([{ type: 'error', code: 'not_allowed', request_type: 'assign_sfu' }]);
+    expect(viewer.sent).toEqual([]);
+    live.add(room.id);
+    broadcaster.sent.length = 0;
+    r.dispatch(broadcaster, { type: 'assign_sfu', viewer_id: viewer.id });
+    expect(broadcaster.sent).toEqual([]);
+    expect(viewer.sent).toEqual([{ type: 'use_sfu', room_id: room.id, ticket: `ticket-${room.id}-${viewer.id}` }]);
   });
 });

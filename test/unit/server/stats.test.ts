@@ -44,7 +44,7 @@ describe('summarize', () => {
       current_bitrate: 0,
       upload_bitrate: 0,
       broadcaster_present: true,
-      paths: { p2p: 0, turn: 0, relay: 0, unknown: 2 },
+      paths: { p2p: 0, turn: 0, relay: 0, sfu: 0, unknown: 2 },
       rtt_median: null,
       rtt_worst: null,
       loss_median: null,
@@ -72,7 +72,7 @@ describe('summarize', () => {
     const s = summarize(input([], {}, null));
     expect(s.viewer_count).toBe(0);
     expect(s.broadcaster_present).toBe(false);
-    expect(s.paths).toEqual({ p2p: 0, turn: 0, relay: 0, unknown: 0 });
+    expect(s.paths).toEqual({ p2p: 0, turn: 0, relay: 0, sfu: 0, unknown: 0 });
   });
 
   it('median and worst rtt and loss over the viewers', () => {
@@ -105,15 +105,18 @@ describe('summarize', () => {
         v3: { connection_type: 'turn' },
         v4: { connection_type: 'relay' },
         v5: { bitrate: 100 },
+        v7: { connection_type: 'sfu' },
       }),
     );
-    expect(s.paths).toEqual({ p2p: 2, turn: 1, relay: 1, unknown: 2 });
+    expect(s.paths).toEqual({ p2p: 2, turn: 1, relay: 1, sfu: 0, unknown: 2 });
     expect(s.viewer_count).toBe(6);
+    const withSfu = summarize(input(['v1', 'v2'], { v1: { connection_type: 'sfu' } }));
+    expect(withSfu.paths).toEqual({ p2p: 0, turn: 0, relay: 0, sfu: 1, unknown: 1 });
   });
 
   it('the broadcaster does not count as a path or in rtt and loss', () => {
     const s = summarize(input(['v1'], { b: { rtt: 999, loss: 50, connection_type: 'turn', bitrate: 1000 }, v1: { rtt: 10 } }));
-    expect(s.paths).toEqual({ p2p: 0, turn: 0, relay: 0, unknown: 1 });
+    expect(s.paths).toEqual({ p2p: 0, turn: 0, relay: 0, sfu: 0, unknown: 1 });
     expect(s.rtt_worst).toBe(10);
     expect(s.loss_worst).toBeNull();
   });
@@ -130,7 +133,7 @@ describe('summarize', () => {
     expect(s.rtt_median).toBe(15);
     expect(s.rtt_worst).toBe(20);
     expect(s.loss_worst).toBeNull();
-    expect(s.paths).toEqual({ p2p: 1, turn: 1, relay: 0, unknown: 1 });
+    expect(s.paths).toEqual({ p2p: 1, turn: 1, relay: 0, sfu: 0, unknown: 1 });
     // The broadcaster's report is stale, so the viewers' median is used.
     expect(s.current_bitrate).toBe(600);
   });
