@@ -15,6 +15,7 @@ import { RelayHub } from './relay.js';
 import { RoomRegistry } from './rooms.js';
 import { SignallingServer } from './signalling.js';
 import { createSfuHandler } from './sfu/http.js';
+import { bridgeSfuToRelay } from './sfu/relay-bridge.js';
 import { SfuService } from './sfu/service.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -65,6 +66,7 @@ export function createLiveRoomServer(config: Config, tls: TlsMaterial | null = n
   const ipLimits = new IpLimits(config.limits);
   rooms.onRoomRemoved((room) => ipLimits.roomClosed(room.owner));
   const sfu: SfuService = new SfuService(config, rooms, ipLimits, metrics, log);
+  bridgeSfuToRelay(sfu, relay);
   const signalling: SignallingServer = new SignallingServer(config, rooms, ice, metrics, log, relay, ipLimits, sfu);
   const sfuHttp = createSfuHandler({ sfu, rooms, ice, ipLimits, config, log });
 

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { ICE_TIMEOUT_DEFAULTS } from '../protocol/messages.js';
-import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay.js';
+import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay-pacing.js';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 

@@ -10,100 +10,18 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { FrameKind, routeOfRelayFrame, type RelayControl } from '../protocol/relay-frame.js';
 import type { ServerMetrics } from './metrics.js';
+import { decideDelivery, DEFAULT_RELAY_LIMITS, TOP_LAYER, type FrameArrival, type RelayLimits, type ViewerPacing } from './relay-pacing.js';
 import type { RoomRegistry } from './rooms.js';
-
-// How far behind a viewer is: how long ago we sent the oldest byte it has not
-// acknowledged yet (or, for a viewer that does not acknowledge, the bytes still
-// in our socket buffer in ms of the stream at its measured rate). Kernel socket
-// buffers on a fast LAN hold seconds of video, so the acknowledgements, not the
-// socket, are what show a slow viewer early; and measuring in time, not bytes,
-// keeps a large keyframe in flight from looking like a slow viewer.
-export interface RelayLimits {
-  /** Backlog above which the top temporal layer is dropped. */
-  dropTopLayerMs: number;
-  /** Above this, only the base layer goes out. */
-  baseLayerOnlyMs: number;
-  /** Above this, video stops until the next keyframe (and one is requested). */
-  waitForKeyframeMs: number;
-  /** Above this many bytes in flight, or behind waitForKeyframeMs for stallMs, the viewer is cut off. */
-  cutOffBytes: number;
-  stallMs: number;
-  /** A GOP larger than this is not kept for late joiners; they wait for a keyframe instead. */
-  maxGopBytes: number;
-  /** At most one keyframe request to the publisher per this interval. */
-  keyframeRequestMs: number;
-  /** How long a ticket from relay_ready stays valid. */
-  ticketMs: number;
-}
-
-// Acknowledgements come every 100 ms, so a viewer that keeps up can show up to
-// ~100 ms + RTT behind; the thresholds start above that.
-export const DEFAULT_RELAY_LIMITS: RelayLimits = {
-  dropTopLayerMs: 250,
-  baseLayerOnlyMs: 400,
-  waitForKeyframeMs: 800,
-  cutOffBytes: 4 * 1024 * 1024,
-  stallMs: 10_000,
-  maxGopBytes: 8 * 1024 * 1024,
-  keyframeRequestMs: 500,
-  ticketMs: 30_000,
-};
 
 const KEYFRAME_REQUEST = JSON.stringify({ type: 'keyframe_request' } satisfies RelayControl);
 /** {"type":"ack","bytes":N}, matched without a JSON parse: it comes ten times a second from every viewer. */
 const ACK_PATTERN = /^\{"type":"ack","bytes":(\d{1,15})\}$/;
 
-/** Max temporal layer id in use (L1T3 has layers 0, 1, 2). */
-const TOP_LAYER = 2;
 /** The stream rate's floor, bytes per ms (32 kbit/s), and what is assumed until measured (1 Mbit/s). */
 const MIN_RATE = 4;
 const INITIAL_RATE = 125;
 /** The rate is re-measured over windows this long, averaged with the previous value. */
 const RATE_WINDOW_MS = 250;
-
-/** What fan-out needs to remember about one viewer between frames. */
-export interface ViewerPacing {
-  waitingForKeyframe: boolean;
-  maxLayer: number;
-  stalledSince: number;
-}
-
-export interface FrameArrival {
-  /** How far behind the viewer is, in ms of the stream. */
-  backlogMs: number;
-  /** Bytes sent to it and not yet acknowledged (or still buffered here). */
-  backlogBytes: number;
-  now: number;
-  kind: FrameKind;
-  keyframe: boolean;
-  layer: number;
-}
-
-/**
- * Whether one frame goes to one viewer, given how far behind it is. Updates
- * the viewer's pacing state. Pure apart from that, so it is tested alone.
- */
-export function decideDelivery(v: ViewerPacing, f: FrameArrival, L: RelayLimits): 'send' | 'drop' | 'cut_off' {
-  const behind = f.backlogMs > L.waitForKeyframeMs;
-  if (f.backlogBytes > L.cutOffBytes) return 'cut_off';
-  if (behind) {
-    v.stalledSince ||= f.now;
-    if (f.now - v.stalledSince > L.stallMs) return 'cut_off';
-  } else {
-    v.stalledSince = 0;
-  }
-  if (f.kind === FrameKind.video) {
-    if (f.keyframe && !behind) v.waitingForKeyframe = false;
-    if (behind) v.waitingForKeyframe = true;
-    if (v.waitingForKeyframe) return 'drop';
-    // The layer ceiling moves only on base-layer frames, so a frame is never
-    // sent without the frames it references.
-    if (f.layer === 0) v.maxLayer = f.backlogMs > L.baseLayerOnlyMs ? 0 : f.backlogMs > L.dropTopLayerMs ? 1 : TOP_LAYER;
-    return f.layer > v.maxLayer ? 'drop' : 'send';
-  }
-  if (f.kind === FrameKind.audio && behind) return 'drop';
-  return 'send';
-}
 
 class RelayViewer implements ViewerPacing {
   waitingForKeyframe = true;
@@ -148,8 +66,18 @@ class RelayViewer implements ViewerPacing {
   ) {}
 }
 
+/**
+ * Who feeds a room's relay stream: a broadcaster's /relay socket, or, inside
+ * the server, the SFU's transmuxer (sfu/relay-bridge.ts). It hears how many
+ * watch and what they decode, and when a keyframe is needed.
+ */
+export interface RelaySource {
+  control(message: RelayControl): void;
+  close(reason: string): void;
+}
+
 class RelayStream {
-  publisher: WebSocket | null = null;
+  publisher: RelaySource | null = null;
   videoConfig: Buffer | null = null;
   audioConfig: Buffer | null = null;
   /** The current GOP: the last keyframe and every video frame since. */
@@ -225,7 +153,7 @@ export class RelayHub {
     const stream = this.streams.get(roomId);
     if (!stream) return;
     this.streams.delete(roomId);
-    stream.publisher?.close(1000, 'room closed');
+    stream.publisher?.close('room closed');
     for (const v of stream.viewers.values()) v.socket.close(1000, 'room closed');
   }
 
@@ -263,23 +191,50 @@ export class RelayHub {
     return stream;
   }
 
+  /**
+   * Feed a room's relay stream from inside the server: frames go to `publish`;
+   * `detach` lets go (a source that is replaced is closed instead).
+   */
+  attachSource(roomId: string, source: RelaySource): { publish(frame: Buffer): void; detach(): void } {
+    const stream = this.attach(roomId, source);
+    return {
+      publish: (frame) => {
+        if (stream.publisher === source) this.publish(stream, frame);
+      },
+      detach: () => {
+        if (stream.publisher === source) stream.publisher = null;
+      },
+    };
+  }
+
   private acceptPublisher(roomId: string, ws: WebSocket): void {
+    const source: RelaySource = {
+      control: (message) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+      },
+      close: (reason) => ws.close(1000, reason),
+    };
+    const stream = this.attach(roomId, source);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary && stream.publisher === source) this.publish(stream, toBuffer(data));
+    });
+    ws.on('close', () => {
+      if (stream.publisher === source) stream.publisher = null;
+    });
+    ws.on('error', () => ws.terminate());
+  }
+
+  /** A new publisher replaces the old one; viewers need a fresh keyframe from it. */
+  private attach(roomId: string, source: RelaySource): RelayStream {
     const stream = this.stream(roomId);
-    // A reconnecting broadcaster replaces its old socket; viewers need a fresh keyframe.
-    stream.publisher?.close(1000, 'replaced');
-    stream.publisher = ws;
+    stream.publisher?.close('replaced');
+    stream.publisher = source;
     stream.gop = [];
     stream.gopBytes = 0;
     stream.gopComplete = false;
     for (const v of stream.viewers.values()) v.waitingForKeyframe = true;
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) this.publish(stream, toBuffer(data));
-    });
-    ws.on('close', () => {
-      if (stream.publisher === ws) stream.publisher = null;
-    });
-    ws.on('error', () => ws.terminate());
     this.tellPublisher(stream);
+    return stream;
   }
 
   private acceptViewer(ticket: Ticket, ws: WebSocket): void {
@@ -397,6 +352,6 @@ export class RelayHub {
   }
 
   private control(stream: RelayStream, message: RelayControl): void {
-    if (stream.publisher?.readyState === stream.publisher?.OPEN) stream.publisher?.send(JSON.stringify(message));
+    stream.publisher?.control(message);
   }
 }

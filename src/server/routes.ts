@@ -242,7 +242,8 @@ export class MessageRouter {
     if (room.id !== msg.room_id) return conn.error('not_in_room', `not in room ${msg.room_id}`, msg.type);
     if (room.isBroadcaster(conn)) return conn.error('not_allowed', 'the broadcaster does not need a relay to itself', msg.type);
     const codecs = msg.codecs ?? [];
-    room.broadcaster?.send({ type: 'relay_requested', viewer_id: conn.id, ...(codecs.length ? { codecs } : {}) });
+    // A room with an SFU feed has its relay fed from it (sfu/relay-bridge.ts): the broadcaster need not encode again.
+    if (!this.deps.sfu.isLive(room.id)) room.broadcaster?.send({ type: 'relay_requested', viewer_id: conn.id, ...(codecs.length ? { codecs } : {}) });
     conn.send({ type: 'relay_ready', room_id: room.id, ticket: this.deps.relay.issueTicket(room.id, conn.id, codecs) });
   }
 }

@@ -128,7 +128,7 @@ describe('server relay', () => {
 
   it('with a P2P cap of 1, the second and third viewers land on the relay and all three play', async () => {
     const broadcaster = await open();
-    await broadcaster.goto('/#/broadcast?p2p=1');
+    await broadcaster.goto('/#/broadcast?p2p=1&overflow=relay');
     await broadcaster.getByTestId('quality-select').selectOption('480p');
     await broadcaster.getByTestId('go-live').click();
     await expect.poll(async () => (await broadcaster.getByTestId('room-code').textContent())?.trim(), { timeout: 15_000 }).toMatch(/^\d{6}$/);

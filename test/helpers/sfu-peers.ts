@@ -91,8 +91,11 @@ export class TestPublisher {
     return posted;
   }
 
-  /** One VP8 frame of `size` bytes whose payload bytes are all `fill`, packetized; returns its packets. */
-  sendFrame(keyframe: boolean, size = 3_000, fill = 0x42): Buffer[] {
+  /**
+   * One VP8 frame of `size` bytes whose payload bytes are all `fill`, packetized; returns its packets.
+   * `picture` writes a real key frame header (start code and size) so a depacketizer takes it.
+   */
+  sendFrame(keyframe: boolean, size = 3_000, fill = 0x42, picture?: { width: number; height: number }): Buffer[] {
     this.timestamp = (this.timestamp + 3000) >>> 0;
     this.pictureId = (this.pictureId + 1) & 0x7fff;
     const packets: Buffer[] = [];
@@ -113,6 +116,11 @@ export class TestPublisher {
       p.writeUInt16BE(0x8000 | this.pictureId, 14);
       // The VP8 payload header's first byte: bit 0 (P) is 0 on a keyframe.
       if (first) p[16] = keyframe ? (fill & 0xfe) : fill | 0x01;
+      if (first && keyframe && picture) {
+        p.set([0x9d, 0x01, 0x2a], 19);
+        p.writeUInt16LE(picture.width, 22);
+        p.writeUInt16LE(picture.height, 24);
+      }
       packets.push(p);
       this.video.sendMessageBinary(p);
     }

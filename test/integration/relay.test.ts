@@ -3,7 +3,7 @@
 // that stops reading is cut off without slowing anyone else.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FrameKind } from '../../src/protocol/relay-frame.js';
-import { DEFAULT_RELAY_LIMITS } from '../../src/server/relay.js';
+import { DEFAULT_RELAY_LIMITS } from '../../src/server/relay-pacing.js';
 import { ClientPool, createRoom, eventually, joinRoom, type OpenRoom, type TestClient } from '../helpers/client.js';
 import { frame, l1t3Layer, RelayPublisherPeer, RelayViewerPeer, videoConfig } from '../helpers/relay.js';
 import { startServer, type RunningServer } from '../helpers/server.js';

@@ -1,8 +1,10 @@
 // The broadcaster's side, without any DOM: it owns the room and ties the parts
 // to signalling — the camera (Capture), the P2P/TURN viewers (ViewerLinks),
-// the server-relay viewers (RelayFeed), which of the two a new viewer gets
-// (topology.ts), the codec rules (CodecPolicy) and the figures (stats.ts).
-import type { RoomClosedReason, ServerMessageOf, StatsSummary, VideoCodec } from '../../protocol/messages.js';
+// the SFU's viewers (SfuFeed), the server-relay viewers (RelayFeed), which of
+// them a new viewer gets (topology.ts), the codec rules (CodecPolicy) and the
+// figures (stats.ts).
+import type { RoomClosedReason, StatsSummary, VideoCodec } from '../../protocol/messages.js';
+import type { Sample } from '../rtc/stats-sampler.js';
 import { Emitter } from '../emitter.js';
 import { relayPublishSupported } from '../relay/publisher.js';
 import type { SignallingClient } from '../signalling/client.js';
@@ -11,8 +13,9 @@ import { CodecPolicy, type CodecCeiling } from './codec-policy.js';
 import { PRESETS, type Quality } from './media.js';
 import { openScreen } from './screen-share.js';
 import { RelayFeed } from './relay-feed.js';
-import { broadcastReport, broadcastStats, relayViewerInfo, type BroadcastStats, type ViewerInfo } from './stats.js';
-import { DEFAULT_MAX_P2P, servesByRelay, uplinkStarved, type Topology } from './topology.js';
+import { SfuFeed } from './sfu-feed.js';
+import { broadcastReport, broadcastStats, relayViewerInfo, sfuViewerInfo, type BroadcastStats, type ViewerInfo } from './stats.js';
+import { DEFAULT_MAX_P2P, routeForViewer, uplinkStarved, type Overflow, type Topology } from './topology.js';
 import { ViewerLinks } from './viewer-links.js';
 
 export interface RoomCredentials {
@@ -24,7 +27,7 @@ export interface RoomCredentials {
 export type BroadcastEndReason = RoomClosedReason;
 
 /** What goes wrong that the broadcaster should hear about. */
-export type BroadcastErrorCode = 'relay_publish_unsupported' | 'relay_publish_failed' | 'camera_back_failed';
+export type BroadcastErrorCode = 'relay_publish_unsupported' | 'relay_publish_failed' | 'sfu_unavailable' | 'camera_back_failed';
 
 export interface BroadcastEvents {
   preview: MediaStream;
@@ -43,6 +46,8 @@ export interface BroadcastEvents {
 export interface BroadcastOptions {
   quality: Quality;
   topology?: Topology;
+  /** Where auto sends viewers past the P2P cap (default: the SFU). */
+  overflow?: Overflow;
   maxP2P?: number;
   cameraId?: string;
   microphoneId?: string;
@@ -63,6 +68,10 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   private readonly codecs: CodecPolicy;
   private readonly links: ViewerLinks;
   private readonly relay: RelayFeed;
+  private readonly sfu: SfuFeed;
+  /** What each viewer decodes, to serve it another way when the SFU cannot. */
+  private readonly receivable = new Map<string, VideoCodec[] | undefined>();
+  private sfuSample: Sample | null = null;
   /** Consecutive stats samples in which every P2P viewer got under half the preset for lack of bandwidth. */
   private starvedFor = 0;
   private unsubscribe: (() => void) | null = null;
@@ -88,6 +97,17 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       () => this.signalling.endpoint('/relay', { role: 'publish', room: this.room!.roomId, token: this.room!.token }),
       (message) => this.emit('error', { code: 'relay_publish_failed', message }),
     );
+    this.sfu = new SfuFeed({
+      endpoint: () => this.signalling.httpEndpoint(`/api/whip/${this.room!.roomId}`),
+      token: () => this.room!.token,
+      iceServers: () => this.signalling.iceServers,
+      codecs: this.codecs,
+      send: (message) => this.signalling.send(message),
+      unavailable: (viewers, message) => {
+        this.emit('error', { code: 'sfu_unavailable', message });
+        for (const id of viewers) this.addViewer(id, this.receivable.get(id));
+      },
+    });
   }
 
   get stream(): MediaStream | null {
@@ -119,6 +139,8 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
       viewer_joined: (m) => this.addViewer(m.viewer_id, m.codecs),
       viewer_left: (m) => {
         this.relay.remove(m.viewer_id);
+        this.sfu.remove(m.viewer_id);
+        this.receivable.delete(m.viewer_id);
         if (this.links.remove(m.viewer_id)) this.emitViewers();
       },
       relay_requested: (m) => this.serveByRelay(m.viewer_id),
@@ -188,6 +210,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     await this.capture.setQuality(quality);
     await this.links.setQuality(quality);
     this.relay.setQuality(quality);
+    await this.sfu.setQuality(quality);
   }
 
   /** Cap the codec (null: the best shared one). Viewers above the new ceiling renegotiate at once. */
@@ -225,6 +248,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
   private async replaceTrack(kind: TrackKind, track: MediaStreamTrack | null): Promise<void> {
     await this.links.replaceTrack(kind, track);
     this.relay.replaceTrack(kind, track);
+    await this.sfu.replaceTrack(kind, track);
   }
 
   /** Our client id changed: the server will announce every viewer again once the room is reclaimed. */
@@ -232,25 +256,33 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     if (!reconnect || !this.room) return;
     this.links.removeAll();
     this.relay.forgetViewers();
+    // The SFU's session is the old connection's: a new one starts with the first viewer announced again.
+    this.sfu.stop();
     this.emitViewers();
     this.signalling.send({ type: 'create_room', room_id: this.room.roomId, room_token: this.room.token, ...this.roomOptions() });
     this.emit('connection', 'online');
   }
 
   private addViewer(viewerId: string, receivable?: VideoCodec[]): void {
-    if (!this.capture.stream || this.ended) return;
+    const stream = this.capture.stream;
+    if (!stream || this.ended) return;
     this.links.remove(viewerId);
-    const byRelay = servesByRelay({
+    this.receivable.set(viewerId, receivable);
+    const route = routeForViewer({
       topology: this.options.topology ?? 'auto',
+      overflow: this.options.overflow ?? 'sfu',
       maxP2P: this.options.maxP2P ?? DEFAULT_MAX_P2P,
       canPublishToRelay: relayPublishSupported(),
+      sfuAccepts: this.sfu.accepts(receivable),
       p2pViewers: this.links.size,
       cpuLimitedFor: this.codecs.cpuLimitedFor,
       starvedFor: this.starvedFor,
     });
-    if (byRelay) {
+    if (route === 'relay') {
       this.signalling.send({ type: 'assign_relay', viewer_id: viewerId });
       this.relay.viewers.add(viewerId);
+    } else if (route === 'sfu') {
+      this.sfu.serve(viewerId, receivable, stream, this.capture.quality);
     } else {
       this.links.add(viewerId, receivable);
     }
@@ -282,7 +314,11 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
 
   private allViewers(): ViewerInfo[] {
     const relay = this.relay.stats;
-    return [...this.links.viewers(), ...[...this.relay.viewers].map((id) => relayViewerInfo(id, relay))];
+    return [
+      ...this.links.viewers(),
+      ...[...this.sfu.viewers].map((id) => sfuViewerInfo(id, this.sfuSample)),
+      ...[...this.relay.viewers].map((id) => relayViewerInfo(id, relay)),
+    ];
   }
 
   private emitViewers(): void {
@@ -291,12 +327,14 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
 
   private async sampleStats(): Promise<void> {
     const samples = await this.links.sample();
+    this.sfuSample = await this.sfu.sample();
     if (this.codecs.observe(samples.some((s) => s.qualityLimitation === 'cpu'), this.links.codecsInUse())) this.links.applyCodecs();
     this.starvedFor = uplinkStarved(samples, PRESETS[this.capture.quality].maxBitrate / 1000) ? this.starvedFor + 1 : 0;
     const viewers = this.allViewers();
     const stats = broadcastStats({
       samples,
       relay: this.relay.stats,
+      sfu: this.sfuSample,
       ...(this.capture.videoTrack ? { camera: this.capture.videoTrack.getSettings() } : {}),
       ...(this.codecs.ceiling ? { ceiling: this.codecs.ceiling } : {}),
       viewers,
@@ -314,6 +352,7 @@ export class BroadcastSession extends Emitter<BroadcastEvents> {
     this.links.stop();
     this.emitViewers();
     this.relay.stop();
+    this.sfu.stop();
     this.capture.stop();
     this.room = null;
     this.emit('ended', { reason });

@@ -61,6 +61,18 @@ export function peerViewerInfo(
   };
 }
 
+/** An SFU viewer's row: the upload to the SFU, the same for every SFU viewer. */
+export function sfuViewerInfo(id: string, upload: Sample | null): ViewerInfo {
+  return {
+    id,
+    state: upload ? 'connected' : 'connecting',
+    rung: 'direct',
+    path: upload?.path ? { ...upload.path, type: 'sfu' } : null,
+    bitrate: upload?.bitrate ?? 0,
+    ...(upload?.codec ? { codec: upload.codec } : {}),
+  };
+}
+
 /** A server-relay viewer's row: the relay stream's figures, the same for every relay viewer. */
 export function relayViewerInfo(id: string, relay: RelayPublisherStats | null): ViewerInfo {
   return { id, state: 'connected', path: SERVER_RELAY_PATH, rung: 'relay', bitrate: relay?.bitrate ?? 0, ...(relay?.codec ? { codec: relay.codec } : {}) };
@@ -71,19 +83,21 @@ export interface BroadcastInput {
   samples: readonly Sample[];
   /** The relay stream's figures while it has viewers, else null. */
   relay: RelayPublisherStats | null;
+  /** The upload to the SFU while there is one, else null. */
+  sfu?: Sample | null;
   /** The camera track's settings, for figures no link reports yet. */
   camera?: MediaTrackSettings;
   ceiling?: CodecCeiling;
   viewers: ViewerInfo[];
 }
 
-export function broadcastStats({ samples, relay, camera, ceiling, viewers }: BroadcastInput): BroadcastStats {
-  const lead = samples.find((s) => s.fps !== undefined);
+export function broadcastStats({ samples, relay, sfu = null, camera, ceiling, viewers }: BroadcastInput): BroadcastStats {
+  const lead = samples.find((s) => s.fps !== undefined) ?? (sfu?.fps !== undefined ? sfu : undefined);
   const available = samples.map((s) => s.availableBitrate).filter((v): v is number => v !== undefined);
   return {
-    // The relay stream is uploaded once, whatever the number of relay viewers.
-    upload: samples.reduce((sum, s) => sum + s.bitrate, 0) + (relay?.bitrate ?? 0),
-    bitrate: Math.round(median(samples.map((s) => s.bitrate)) ?? relay?.bitrate ?? 0),
+    // The relay stream and the SFU's are uploaded once, whatever the number of their viewers.
+    upload: samples.reduce((sum, s) => sum + s.bitrate, 0) + (relay?.bitrate ?? 0) + (sfu?.bitrate ?? 0),
+    bitrate: Math.round(median(samples.map((s) => s.bitrate)) ?? sfu?.bitrate ?? relay?.bitrate ?? 0),
     ...(available.length ? { availableBitrate: Math.min(...available) } : {}),
     fps: lead?.fps ?? relay?.fps ?? camera?.frameRate,
     width: lead?.width ?? camera?.width,

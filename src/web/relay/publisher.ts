@@ -76,11 +76,12 @@ export class RelayPublisher extends Emitter<RelayPublisherEvents> {
     socket.onmessage = (event) => {
       if (typeof event.data === 'string') this.onControl(JSON.parse(event.data) as RelayControl);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket === socket) this.socket = null;
       this.pause();
-      // The server went away or restarted: try again while we are live.
-      if (!this.closed) setTimeout(() => this.start(), 1_000);
+      // The server went away or restarted: try again while we are live. Replaced by another
+      // publisher (the room's SFU feed now feeds the relay, or another tab took over): stay away.
+      if (!this.closed && event.reason !== 'replaced') setTimeout(() => this.start(), 1_000);
     };
     for (const track of this.stream.getTracks()) this.read(track);
     let lastBytes = 0;

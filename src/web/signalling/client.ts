@@ -73,6 +73,13 @@ export class SignallingClient extends Emitter<SignallingEvents> {
     return url.toString();
   }
 
+  /** An HTTP URL on the same server (e.g. /api/whep/123456), http or https as the socket is ws or wss. */
+  httpEndpoint(path: string): string {
+    const url = new URL(path, this.url);
+    url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+    return url.toString();
+  }
+
   get connected(): boolean {
     return this.socket?.readyState === WebSocket.OPEN && this.clientId !== null;
   }

@@ -3,7 +3,7 @@
 import { ChatClient } from '../chat/chat.js';
 import { BroadcastSession, type BroadcastEndReason, type BroadcastErrorCode, type RoomCredentials } from '../broadcast/session.js';
 import type { BroadcastStats, ViewerInfo } from '../broadcast/stats.js';
-import type { Topology } from '../broadcast/topology.js';
+import type { Overflow, Topology } from '../broadcast/topology.js';
 import { parseCodecList, VIDEO_CODEC_ORDER } from '../rtc/codecs.js';
 import { t, translate, type MessageKey } from './i18n.js';
 import { classifyMediaError, isQuality, listDevices, QUALITIES, type Quality } from '../broadcast/media.js';
@@ -26,6 +26,7 @@ const ENDED: Record<BroadcastEndReason, MessageKey> = {
 const ERRORS: Record<BroadcastErrorCode, MessageKey | null> = {
   relay_publish_unsupported: 'relay_publish_unsupported',
   relay_publish_failed: null,
+  sfu_unavailable: 'sfu_unavailable',
   camera_back_failed: 'cam_unknown',
 };
 
@@ -46,18 +47,21 @@ function loadSaved(): Saved | null {
   }
 }
 
-function topologyFrom(params: URLSearchParams): { topology?: Topology; maxP2P?: number } {
+function topologyFrom(params: URLSearchParams): { topology?: Topology; overflow?: Overflow; maxP2P?: number } {
   const topology = params.get('topology');
+  const overflow = params.get('overflow');
   const cap = Number(params.get('p2p'));
   return {
-    ...(topology === 'auto' || topology === 'p2p' || topology === 'relay' ? { topology } : {}),
+    ...(topology === 'auto' || topology === 'p2p' || topology === 'sfu' || topology === 'relay' ? { topology } : {}),
+    ...(overflow === 'sfu' || overflow === 'relay' ? { overflow } : {}),
     ...(params.has('p2p') && Number.isInteger(cap) && cap >= 0 ? { maxP2P: cap } : {}),
   };
 }
 
 /**
- * `?topology=auto|p2p|relay` chooses how viewers are served; `?p2p=N` caps the
- * P2P viewers; `?codec=vp8` caps the codec (the codec menu does the same).
+ * `?topology=auto|p2p|sfu|relay` chooses how viewers are served; `?p2p=N` caps
+ * the P2P viewers and `?overflow=sfu|relay` says where the rest go; `?codec=vp8`
+ * caps the codec (the codec menu does the same).
  */
 export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams): () => void {
   const signalling = new SignallingClient();

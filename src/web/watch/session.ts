@@ -11,6 +11,7 @@ import { RelayPlayer, relaySupported } from '../relay/player.js';
 import type { SignallingClient } from '../signalling/client.js';
 import type { RungRecord } from './connection-ladder.js';
 import { PeerRoute, type LadderStatus } from './peer-route.js';
+import { SfuRoute } from './sfu-route.js';
 
 export type { LadderStatus } from './peer-route.js';
 export type QualityLevel = Omit<ServerMessageOf<'quality_level'>, 'type' | 'from_id'>;
@@ -86,6 +87,7 @@ export interface ViewOptions {
 type Route =
   | { via: 'none' }
   | { via: 'peer'; peer: PeerRoute }
+  | { via: 'sfu'; sfu: SfuRoute }
   | { via: 'server_relay'; peer: PeerRoute | null; player: RelayPlayer | null };
 
 export class ViewSession extends Emitter<ViewEvents> {
@@ -177,6 +179,7 @@ export class ViewSession extends Emitter<ViewEvents> {
         this.setState('waiting');
       },
       use_relay: () => void this.useServerRelay(),
+      use_sfu: (m) => this.useSfu(m.ticket),
       relay_ready: (m) => {
         if (this.route.via === 'server_relay' && m.ticket) this.startPlayer(m.ticket);
       },
@@ -199,7 +202,38 @@ export class ViewSession extends Emitter<ViewEvents> {
   }
 
   private get peer(): PeerRoute | null {
-    return this.route.via === 'none' ? null : this.route.peer;
+    return this.route.via === 'peer' || this.route.via === 'server_relay' ? this.route.peer : null;
+  }
+
+  /**
+   * Watch through the server's SFU (a WHIP-fed room, or the broadcaster's
+   * choice): WHEP with the ticket. A peer route made for offers that will not
+   * come goes; an SFU that cannot be reached, or whose codec this browser does
+   * not decode, leaves the server relay, which needs neither.
+   */
+  private useSfu(ticket: string): void {
+    if (!this.roomId) return;
+    this.closeRoute();
+    const sfu = new SfuRoute({
+      endpoint: this.signalling.httpEndpoint(`/api/whep/${this.roomId}`),
+      ticket,
+      iceServers: this.signalling.iceServers,
+      iceTimeouts: this.signalling.iceTimeouts ?? ICE_TIMEOUT_DEFAULTS,
+      jitterBufferTargetMs: this.jitterBufferTarget(),
+    });
+    this.route = { via: 'sfu', sfu };
+    sfu.onEach({
+      stream: (stream) => this.emit('stream', stream),
+      state: (state) => this.setState(state),
+      failed: ({ code, message }) => {
+        if (this.route.via !== 'sfu' || this.route.sfu !== sfu) return;
+        if (code === 'no_common_codec') this.emit('error', { code: 'no_common_codec', message });
+        this.route = { via: 'none' };
+        void this.useServerRelay();
+        this.setState('relay');
+      },
+    });
+    sfu.start();
   }
 
   private newPeer(broadcasterId: string): PeerRoute {
@@ -209,7 +243,7 @@ export class ViewSession extends Emitter<ViewEvents> {
       send: (message) => this.signalling.send(message),
       forceTurn: this.options.forceTurn ?? false,
       codecs: this.options.codecs ?? null,
-      jitterBufferTargetMs: this.options.jitterBufferTargetMs === undefined ? JITTER_BUFFER_TARGET_MS : this.options.jitterBufferTargetMs,
+      jitterBufferTargetMs: this.jitterBufferTarget(),
     });
     peer.onEach({
       stream: (stream) => this.emit('stream', stream),
@@ -226,8 +260,12 @@ export class ViewSession extends Emitter<ViewEvents> {
     return peer;
   }
 
+  private jitterBufferTarget(): number | null {
+    return this.options.jitterBufferTargetMs === undefined ? JITTER_BUFFER_TARGET_MS : this.options.jitterBufferTargetMs;
+  }
+
   private onOffer(from: string, sdp: string): void {
-    if (this.route.via === 'server_relay' || (this.broadcasterId && from !== this.broadcasterId)) return;
+    if (this.route.via === 'server_relay' || this.route.via === 'sfu' || (this.broadcasterId && from !== this.broadcasterId)) return;
     let peer = this.peer;
     // An offer from a new RTCPeerConnection (the broadcaster reloaded or
     // reconnected) replaces ours; one from the same connection renegotiates it.
@@ -336,7 +374,8 @@ export class ViewSession extends Emitter<ViewEvents> {
 
   private async sampleStats(): Promise<void> {
     const route = this.route;
-    const sample = route.via === 'server_relay' && route.player ? this.lastRelaySample : await this.peer?.link.sample();
+    const sample =
+      route.via === 'server_relay' && route.player ? this.lastRelaySample : route.via === 'sfu' ? await route.sfu.sample() : await this.peer?.link.sample();
     if (!sample) return;
     this.emit('stats', sample);
     // Undefined fields vanish in JSON, so the report carries only what was measured.
@@ -375,9 +414,16 @@ export class ViewSession extends Emitter<ViewEvents> {
     if (this.relayRetry) clearTimeout(this.relayRetry);
     this.unsubscribe?.();
     this.unsubscribe = null;
-    this.peer?.close();
-    if (this.route.via === 'server_relay') this.route.player?.stop();
-    this.route = { via: 'none' };
+    this.closeRoute();
     this.setState('closed');
+  }
+
+  /** Whatever media comes in now stops. */
+  private closeRoute(): void {
+    const route = this.route;
+    this.peer?.close();
+    if (route.via === 'sfu') route.sfu.close();
+    if (route.via === 'server_relay') route.player?.stop();
+    this.route = { via: 'none' };
   }
 }

@@ -1,7 +1,7 @@
 // The relay's per-viewer pacing decision and the frame header, alone.
 import { describe, expect, it } from 'vitest';
 import { decodeRelayHeader, encodeRelayFrame, FrameKind, relayPayload } from '../../../src/protocol/relay-frame.js';
-import { decideDelivery, DEFAULT_RELAY_LIMITS as L, type ViewerPacing } from '../../../src/server/relay.js';
+import { decideDelivery, DEFAULT_RELAY_LIMITS as L, type ViewerPacing } from '../../../src/server/relay-pacing.js';
 
 const fresh = (): ViewerPacing => ({ waitingForKeyframe: false, maxLayer: 2, stalledSince: 0 });
 /** A video frame arriving while the viewer is backlogMs behind. */
