@@ -8,6 +8,7 @@ import { renderBroadcastPage } from './ui/broadcast-page.js';
 import { h } from './ui/dom.js';
 import { renderHomePage } from './ui/home-page.js';
 import { renderNetworkTestPage } from './ui/network-test-page.js';
+import { renderObsPage } from './ui/obs-page.js';
 import { renderWatchPage } from './ui/watch-page.js';
 
 const main = h('main', { class: 'page' });
@@ -29,6 +30,7 @@ function route(): void {
   new URLSearchParams(query).forEach((value, key) => params.set(key, value));
   const watch = /^\/watch(?:\/(\d{6}))?\/?$/.exec(path);
   if (path === '/broadcast') dispose = renderBroadcastPage(main, params);
+  else if (path === '/broadcast/obs') dispose = renderObsPage(main);
   else if (watch) dispose = renderWatchPage(main, watch[1] ?? null, params);
   else if (path === '/network-test') dispose = renderNetworkTestPage(main);
   else dispose = renderHomePage(main);

@@ -133,6 +133,22 @@ describe('standard WHEP players', () => {
     expect((await listedRooms(srv.httpUrl)).get(room.roomId)).toBe(1);
   });
 
+  it("the room's token plays as its owner's preview (the OBS-mode page): no viewer, no password", async () => {
+    const owner = await pool.connect();
+    owner.send({ type: 'create_room', password: 'sesame' });
+    const created = await owner.next('room_created');
+    const room = { roomId: created.room_id, token: created.room_token };
+    await publish(room);
+    const preview = await play(room.roomId, room.token);
+    expect(preview.answer).toContain('m=video');
+    // The feed and its preview, and no one counted.
+    await eventually(async () => expect(srv.server.rooms.get(room.roomId)!.viewers.size).toBe(0));
+    expect((await listedRooms(srv.httpUrl)).get(room.roomId)).toBe(0);
+    const stranger = new TestPlayer();
+    peers.push(stranger);
+    expect((await stranger.view(`${srv.httpUrl}/api/whep/${room.roomId}`, 'not-the-token')).status).toBe(401);
+  });
+
   it('remove_viewer of a player ends its session', async () => {
     const room = await createRoom(await pool.connect());
     await publish(room);

@@ -53,8 +53,12 @@ function midsOf(choice: { video?: { mid: string }; audio?: { mid: string } }): S
   return new Set([choice.video?.mid, choice.audio?.mid].filter((m): m is string => m !== undefined));
 }
 
-/** How a WHEP viewer got in: with a use_sfu ticket (a signalling viewer), or as a standard player. */
-export type WhepAccess = { ticketViewerId: string } | { ticketViewerId: null };
+/**
+ * How a WHEP viewer got in: with a use_sfu ticket (a signalling viewer), as a
+ * standard player, or as the room's owner (its token: the broadcast page's own
+ * preview of an OBS stream, which is no viewer).
+ */
+export type WhepAccess = { ticketViewerId: string } | { ticketViewerId: null; owner?: boolean };
 
 /**
  * `publisher` is emitted for every WHIP publisher that starts feeding a room
@@ -182,12 +186,13 @@ export class SfuService extends EventEmitter<{ publisher: [roomId: string, publi
     const room = this.rooms.get(roomId);
     const max = this.config.limits.maxViewersPerRoom;
     if (!room) return fail(404, 'room_not_found', `no live room with code ${roomId}`);
-    if (access.ticketViewerId === null && room.viewers.size >= max) return fail(503, 'room_full', `room ${roomId} has the most viewers allowed (${max})`);
+    const counted = access.ticketViewerId === null && !access.owner;
+    if (counted && room.viewers.size >= max) return fail(503, 'room_full', `room ${roomId} has the most viewers allowed (${max})`);
     if (access.ticketViewerId !== null && !room.viewers.has(access.ticketViewerId)) return fail(401, 'unauthorized', 'the ticket belongs to a viewer that left the room');
     if (!this.ipLimits.openConnection(ip)) return fail(429, 'rate_limited', `more than ${this.config.limits.maxConnectionsPerIp} connections from one address`);
     const id = randomBytes(16).toString('base64url');
-    const member = access.ticketViewerId === null ? new WhepMember() : null;
-    const viewerId = access.ticketViewerId ?? member!.id;
+    const member = counted ? new WhepMember() : null;
+    const viewerId = access.ticketViewerId ?? member?.id ?? `preview-${id}`;
     let subscriber: SfuSubscriber;
     try {
       subscriber = new SfuSubscriber(this.engine, id, viewerId, choice, feed.ids, this.timeouts);

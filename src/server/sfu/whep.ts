@@ -2,7 +2,9 @@
 // current video and audio once something is published (409 and Retry-After
 // before that). A LiveRoom viewer comes with the ticket of its use_sfu message
 // and stays the one viewer it already is; a standard player is a viewer of its
-// own, and needs the room's password as its Bearer token if the room has one.
+// own, and needs the room's password as its Bearer token if the room has one;
+// the room's token is its owner's preview (the broadcast page in OBS mode),
+// counted as no viewer.
 import { passwordMatches } from '../password.js';
 import { parseOffer } from './offer.js';
 import { bearer, created, mediaType, readBody, refuse, sendError, type DoorRequest } from './door.js';
@@ -23,13 +25,14 @@ export async function whepPost(r: DoorRequest): Promise<void> {
   }
   const credential = bearer(r.req);
   const ticketViewerId = credential === null ? null : deps.sfu.takeTicket(credential, roomId);
-  if (ticketViewerId === null && room.password) {
+  const owner = ticketViewerId === null && credential !== null && deps.rooms.acceptsToken(roomId, credential);
+  if (ticketViewerId === null && !owner && room.password) {
     if (credential === null) return refuse(r, 401, 'unauthorized', `room ${roomId} needs its password: Authorization: Bearer <password>`, { 'WWW-Authenticate': 'Bearer' });
     if (!(await passwordMatches(credential, room.password))) return refuse(r, 401, 'unauthorized', `wrong password for room ${roomId}`, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
   }
   const parsed = parseOffer(sdp);
   if (!parsed.ok) return refuse(r, 400, 'bad_sdp', parsed.message);
-  const result = await deps.sfu.view(roomId, { ticketViewerId }, sdp, parsed.offer, r.ip);
+  const result = await deps.sfu.view(roomId, ticketViewerId === null ? { ticketViewerId, owner } : { ticketViewerId }, sdp, parsed.offer, r.ip);
   if (!result.ok) {
     const retry: Record<string, string> = result.status === 409 || result.status === 503 ? { 'Retry-After': String(RETRY_NOT_LIVE_S) } : result.status === 429 ? { 'Retry-After': '60' } : {};
     return refuse(r, result.status, result.code, result.message, retry);

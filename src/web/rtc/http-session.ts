@@ -34,8 +34,8 @@ export class HttpSession {
     private readonly token: string | null,
   ) {}
 
-  /** Offer, POST, take the answer. Rejects with an HttpSessionError when the server refuses. */
-  start(): Promise<void> {
+  /** Offer, POST, take the answer (resolved with it). Rejects with an HttpSessionError when the server refuses. */
+  start(): Promise<string> {
     return new Promise((resolve, reject) => {
       this.off = this.link.on('signal', (signal) => {
         if (signal.type === 'offer') this.post(signal.sdp).then(resolve, reject);
@@ -54,12 +54,14 @@ export class HttpSession {
     this.link.close();
   }
 
-  private async post(offer: string): Promise<void> {
+  private async post(offer: string): Promise<string> {
     const res = await fetch(this.endpoint, { method: 'POST', headers: { ...this.headers(), 'Content-Type': 'application/sdp' }, body: offer });
     if (res.status !== 201) throw await refusal(res);
     this.location = new URL(res.headers.get('Location') ?? this.endpoint, location.href).href;
-    await this.link.acceptAnswer(await res.text());
+    const answer = await res.text();
+    await this.link.acceptAnswer(answer);
     this.flush();
+    return answer;
   }
 
   private candidate(candidate: string, mid: string): void {

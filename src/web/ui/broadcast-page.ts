@@ -155,6 +155,7 @@ export function renderBroadcastPage(root: HTMLElement, params: URLSearchParams):
     h('label', {}, h('span', { text: 'room_password' }), passwordInput),
     h('label', { class: 'check' }, privateBox, h('span', { text: 'private_room' })),
     goLive,
+    h('a', { testid: 'whip-mode', class: 'whip-mode', attrs: { href: '#/broadcast/obs' }, text: 'whip_mode' }),
   );
 
   const fail = (message: string) => showError(error, message);

@@ -2,6 +2,7 @@
 // browser's; switching it rewrites every translated text in place, so live
 // sessions on the page are untouched.
 import { enLive, zhLive } from './i18n-live.js';
+import { enSfu, zhSfu } from './i18n-sfu.js';
 
 const zh = {
   app_title: 'LiveRoom 直播间',
@@ -135,6 +136,7 @@ const zh = {
   abr_reason_preset: '清晰度已切换',
   language: 'English',
   ...zhLive,
+  ...zhSfu,
 } as const;
 
 export type MessageKey = keyof typeof zh;
@@ -270,6 +272,7 @@ const en: Record<MessageKey, string> = {
   abr_reason_preset: 'quality preset changed',
   language: '中文',
   ...enLive,
+  ...enSfu,
 };
 
 export type Lang = 'zh' | 'en';

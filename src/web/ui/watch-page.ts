@@ -173,6 +173,8 @@ export function renderWatchPage(root: HTMLElement, initialCode: string | null, p
         : `${s.path.type} · ${s.path.localCandidate} ↔ ${s.path.remoteCandidate} (${s.path.turnProtocol ?? s.path.protocol})`;
     path = s.path;
     renderPath();
+    // The SFU is no rung of the ladder: the server sent this viewer there.
+    if (s.path?.type === 'sfu') translate(pathWords, 'path_sfu');
     panel.set('network_speed', formatBitrate(s.availableBitrate));
     panel.explain('network_speed', speedSource(s));
     panel.set('resolution', s.width && s.height ? `${s.width}×${s.height}` : '—');

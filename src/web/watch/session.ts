@@ -225,6 +225,7 @@ export class ViewSession extends Emitter<ViewEvents> {
     sfu.onEach({
       stream: (stream) => this.emit('stream', stream),
       state: (state) => this.setState(state),
+      noVideo: () => this.emit('error', { code: 'no_common_codec', message: 'this browser cannot decode the video codec the room is sent in' }),
       failed: ({ code, message }) => {
         if (this.route.via !== 'sfu' || this.route.sfu !== sfu) return;
         if (code === 'no_common_codec') this.emit('error', { code: 'no_common_codec', message });

@@ -7,6 +7,7 @@ import type { IceTimeouts } from '../../protocol/messages.js';
 import { Emitter } from '../emitter.js';
 import { HttpSession, HttpSessionError } from '../rtc/http-session.js';
 import { PeerLink } from '../rtc/peer-link.js';
+import { videoRejected } from '../rtc/sdp.js';
 import type { Sample } from '../rtc/stats-sampler.js';
 
 export interface SfuRouteEvents {
@@ -14,6 +15,8 @@ export interface SfuRouteEvents {
   state: 'connecting' | 'playing';
   /** No picture from the SFU: refused (with the server's code) or never connected. */
   failed: { code: string; message: string };
+  /** The SFU carries no video this browser decodes (an H.264 stream, a browser without H.264): the sound plays alone. */
+  noVideo: void;
 }
 
 export interface SfuRouteOptions {
@@ -56,7 +59,9 @@ export class SfuRoute extends Emitter<SfuRouteEvents> {
     this.emit('state', 'connecting');
     // Both rungs' time: TURN, if any, is tried inside this one connection.
     this.timer = setTimeout(() => this.fail('unreachable', 'no path to the SFU'), this.options.iceTimeouts.direct_ms + this.options.iceTimeouts.turn_ms);
-    this.http.start().catch((err: unknown) => {
+    this.http.start().then((answer) => {
+      if (videoRejected(answer)) this.emit('noVideo', undefined);
+    }, (err: unknown) => {
       if (err instanceof HttpSessionError) this.fail(err.code, err.message);
       else this.fail('unreachable', err instanceof Error ? err.message : String(err));
     });
