@@ -100,7 +100,7 @@ export function parseOffer(sdp: string): ParseResult {
 }
 
 /** "a=b;c=d" → Map {a → b, c → d} (keys lower-cased). */
-export function fmtpParams(fmtp: string | undefined): Map<string, string> {
+function fmtpParams(fmtp: string | undefined): Map<string, string> {
   const params = new Map<string, string>();
   for (const part of (fmtp ?? '').split(';')) {
     const eq = part.indexOf('=');

@@ -33,7 +33,7 @@ export interface PeerTimeouts {
   idleMs: number;
 }
 
-export class SfuPeer extends EventEmitter<{ connected: []; closed: [reason: EndReason] }> {
+export class SfuPeer extends EventEmitter<{ closed: [reason: EndReason] }> {
   readonly pc: PeerConnection;
   private ended: EndReason | null = null;
   private connectTimer: ReturnType<typeof setTimeout> | null = null;
@@ -142,7 +142,6 @@ export class SfuPeer extends EventEmitter<{ connected: []; closed: [reason: EndR
     if (state === 'connected') {
       this.clearTimers();
       this.connected = true;
-      this.emit('connected');
     } else if (state === 'disconnected') {
       this.lostTimer ??= setTimeout(() => this.close('disconnected'), this.timeouts.disconnectedMs);
     } else if (state === 'failed') {

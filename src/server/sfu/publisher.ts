@@ -13,13 +13,12 @@ import { SfuPeer, type EndReason, type PeerTimeouts } from './peer.js';
 import type { InboundTrackInfo } from './types.js';
 
 /** REMB ceiling: what a 720p camera needs; the publisher's own loss-based control still works below it. */
-export const PUBLISHER_MAX_BITRATE = 2_500_000;
+const PUBLISHER_MAX_BITRATE = 2_500_000;
 /** Chromium sends no periodic keyframes; every request reaches it, but not more often than this. */
-export const KEYFRAME_INTERVAL_MS = 1_000;
+const KEYFRAME_INTERVAL_MS = 1_000;
 
 export class SfuPublisher extends EventEmitter<{
   rtp: [track: InboundTrackInfo, packet: Buffer];
-  connected: [];
   /** A PLI went out. */
   keyframeRequested: [];
   closed: [reason: EndReason];
@@ -46,7 +45,6 @@ export class SfuPublisher extends EventEmitter<{
       this.peer.close('refused');
       throw err;
     }
-    this.peer.on('connected', () => this.emit('connected'));
     this.peer.on('closed', (reason) => {
       if (this.keyframeTimer) clearTimeout(this.keyframeTimer);
       this.keyframeTimer = null;

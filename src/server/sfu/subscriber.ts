@@ -22,7 +22,7 @@ import type { InboundTrackInfo } from './types.js';
 const NACK_HISTORY = 128;
 
 /** What happened to one packet for one viewer. */
-export const enum Delivery {
+export enum Delivery {
   sent,
   /** Held back by the keyframe gate. */
   held,
@@ -46,7 +46,7 @@ interface Outbound {
   codecs: SdpCodec[];
 }
 
-export class SfuSubscriber extends EventEmitter<{ keyframe: []; connected: []; closed: [reason: EndReason] }> {
+export class SfuSubscriber extends EventEmitter<{ keyframe: []; closed: [reason: EndReason] }> {
   readonly peer: SfuPeer;
   private readonly video: Outbound | null;
   private readonly audio: Outbound | null;
@@ -74,7 +74,6 @@ export class SfuSubscriber extends EventEmitter<{ keyframe: []; connected: []; c
       this.peer.close('refused');
       throw err;
     }
-    this.peer.on('connected', () => this.emit('connected'));
     this.peer.on('closed', (reason) => {
       for (const o of [this.video, this.audio]) if (o) o.open = false;
       this.emit('closed', reason);
