@@ -133,9 +133,9 @@ async function text(page: Page, testid: string): Promise<string> {
 }
 
 /** Broadcaster in one host goes live, a viewer in another opens the watch link. */
-async function startWatching(from: string, to: string, locale = 'en-US', query = '') {
+async function startWatching(from: string, to: string, locale = 'en-US', query = '', broadcastQuery = '') {
   const broadcaster = await open(from);
-  const code = await goLive(broadcaster, '480p');
+  const code = await goLive(broadcaster, '480p', broadcastQuery);
   const viewer = await open(to, locale);
   await viewer.goto('/');
   await viewer.goto(`/#/watch/${code}${query}`);
@@ -379,5 +379,67 @@ add rule inet lr pass ip daddr ${LAN_B} drop`);
     }
     await page.screenshot({ path: screenshotPath('network-test.png') });
     expect(await text(page, 'network-summary')).toMatch(/Viewers on any network can connect: the TURN relay works \((?=.*UDP)(?=.*TCP)(?=.*TLS).*\)/);
+  });
+});
+
+describe('the SFU on real topologies', () => {
+  /** The longest wait between two frames the viewer's <video> showed, from now until `ms` later. */
+  async function longestFrameGap(viewer: Page, ms: number): Promise<number> {
+    return viewer.evaluate(
+      (ms) =>
+        new Promise<number>((resolve) => {
+          const video = document.querySelector<HTMLVideoElement>('[data-testid=remote-video]')!;
+          const end = performance.now() + ms;
+          let last = performance.now();
+          let longest = 0;
+          const frame = (now: number) => {
+            longest = Math.max(longest, now - last);
+            last = now;
+            if (now < end) video.requestVideoFrameCallback(frame);
+            else resolve(Math.round(longest));
+          };
+          video.requestVideoFrameCallback(frame);
+        }),
+      ms,
+    );
+  }
+
+  async function inboundVideoLoss(viewer: Page): Promise<{ lost: number; nacks: number }> {
+    return viewer.evaluate(async () => {
+      let lost = 0;
+      let nacks = 0;
+      for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+        (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+          if (s.type === 'inbound-rtp' && s.kind === 'video') {
+            lost += Number(s.packetsLost ?? 0);
+            nacks += Number(s.nackCount ?? 0);
+          }
+        });
+      }
+      return { lost, nacks };
+    });
+  }
+
+  it('5 % loss on the way from the SFU to a viewer: retransmissions (NACK) keep every freeze under 1 s', async () => {
+    const { viewer } = await startWatching(ns.a1, ns.b1, 'en-US', '', 'topology=sfu');
+    await waitForFrames(viewer, 'remote-video', 30_000);
+    await expect.poll(() => text(viewer, 'connection-type'), SLOW).toContain('sfu');
+    topo.nft(ns.r, `add rule inet lr pass ip saddr ${PUB} ip daddr ${LAN_B} meta l4proto udp numgen random mod 100 < 5 drop`);
+    const longest = await longestFrameGap(viewer, 15_000);
+    const { lost, nacks } = await inboundVideoLoss(viewer);
+    console.log(`[sfu] 5 % loss towards the viewer for 15 s: ${nacks} NACKs sent, ${lost} packets never recovered, longest gap between frames ${longest} ms`);
+    // The loss is there (the viewer asked again for what it missed), and the SFU resent it.
+    expect(nacks).toBeGreaterThan(0);
+    expect(longest).toBeLessThan(1_000);
+  });
+
+  it('a viewer of an SFU room with neither UDP nor TURN plays through the server relay, fed from the SFU', async () => {
+    topo.nft(ns.b1, blockViewerTurn);
+    const { broadcaster, viewer } = await startWatching(ns.a1, ns.b1, 'en-US', '', 'topology=sfu');
+    await waitForFrames(viewer, 'remote-video', 40_000);
+    await expect.poll(() => text(viewer, 'connection-type'), SLOW).toContain('relay');
+    expect(await viewer.getByTestId('remote-video').evaluate((el) => el.tagName)).toBe('CANVAS');
+    // The broadcaster published once, to the SFU; the server made the relay's frames from that.
+    await expect.poll(() => text(broadcaster, 'viewers-table'), SLOW).toMatch(/sfu|relay/);
   });
 });
